@@ -1,0 +1,175 @@
+"""Checkpoints: folders that are complete or absent, verified before they are trusted.
+
+A checkpoint is ``checkpoints/step_000001234/`` holding
+
+* ``generator.safetensors`` / ``discriminator.safetensors`` — weights, with the architecture and
+  the run's config as metadata, so the generator can be rebuilt with no flags;
+* ``training_state.pt`` — optimisers, counters, RNG states and data position, loaded with
+  ``torch.load(weights_only=True)`` (no code is ever unpickled from a checkpoint);
+* ``manifest.json`` — the sha256 of each file above, written last.
+
+It is assembled in a hidden temporary folder and renamed into place, so a crash never leaves a
+half-written checkpoint under a real name, and a file damaged later fails its hash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as st_save
+from torch import nn
+
+from . import __version__
+from .errors import DcganError
+from .fsutil import atomic_write, sha256_file, write_json
+
+G_FILE, D_FILE, STATE_FILE, MANIFEST = ("generator.safetensors", "discriminator.safetensors",
+                                        "training_state.pt", "manifest.json")
+PREFIX = "step_"
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module under DistributedDataParallel and torch.compile wrappers."""
+    while True:
+        if hasattr(module, "_orig_mod"):
+            module = module._orig_mod
+        elif isinstance(module, nn.parallel.DistributedDataParallel):
+            module = module.module
+        else:
+            return module
+
+
+def weights_blob(module: nn.Module, meta: dict[str, Any]) -> bytes:
+    sd = {k: v.detach().contiguous().cpu() for k, v in unwrap(module).state_dict().items()}
+    return st_save(sd, metadata={k: json.dumps(v) for k, v in meta.items()})
+
+
+def save(ckpt_root: Path, step: int, G: nn.Module, D: nn.Module, state: dict[str, Any],
+         meta: dict[str, Any], keep: int = 3, protect: set[str] | None = None) -> Path:
+    """Write one checkpoint atomically, then prune all but the newest ``keep`` (and ``protect``)."""
+    final = ckpt_root / f"{PREFIX}{step:09d}"
+    tmp = ckpt_root / f".tmp-{PREFIX}{step:09d}-{os.getpid()}"
+    meta = {**meta, "step": step, "dcgan_version": __version__}
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        atomic_write(tmp / G_FILE, weights_blob(G, {**meta, "format": "dcgan-generator"}))
+        atomic_write(tmp / D_FILE, weights_blob(D, {**meta, "format": "dcgan-discriminator"}))
+        atomic_write(tmp / STATE_FILE, lambda fh: torch.save(state, fh))
+        write_json(tmp / MANIFEST, {"step": step, "epoch": state.get("epoch"),
+                                    "files": {f: sha256_file(tmp / f) for f in (G_FILE, D_FILE, STATE_FILE)}})
+        if final.exists():  # same step saved twice (e.g. Ctrl-C right after a periodic save)
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise DcganError(f"could not write checkpoint {final}: {exc.strerror or exc}; free some space "
+                         "(earlier checkpoints are intact)") from None
+    except DcganError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    prune(ckpt_root, keep, protect or set())
+    return final
+
+
+def all_checkpoints(ckpt_root: Path) -> list[Path]:
+    """Checkpoint folders, oldest first (temporary folders of interrupted saves are ignored)."""
+    if not ckpt_root.is_dir():
+        return []
+    return sorted(p for p in ckpt_root.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
+
+
+def prune(ckpt_root: Path, keep: int, protect: set[str]) -> None:
+    for stale in ckpt_root.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if keep <= 0:
+        return
+    ckpts = all_checkpoints(ckpt_root)
+    for old in ckpts[:-keep]:
+        if old.name not in protect:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def verify(ckpt: Path) -> str | None:
+    """None if every file matches the manifest, else what is wrong."""
+    try:
+        manifest = json.loads((ckpt / MANIFEST).read_text())
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no readable manifest"
+    for name in (G_FILE, D_FILE, STATE_FILE):
+        if name not in files:
+            return f"manifest lists no {name}"
+        try:
+            if sha256_file(ckpt / name) != files[name]:
+                return f"{name} does not match its recorded sha256"
+        except OSError:
+            return f"{name} is missing"
+    return None
+
+
+def newest_good(run_dir: Path, quiet: bool = False) -> Path | None:
+    """The newest checkpoint that verifies; damaged ones are reported and skipped."""
+    for ckpt in reversed(all_checkpoints(run_dir / "checkpoints")):
+        problem = verify(ckpt)
+        if problem is None:
+            return ckpt
+        if not quiet:
+            print(f"dcgan: checkpoint {ckpt.name} is damaged ({problem}); falling back to the "
+                  "previous one", file=sys.stderr)
+    return None
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    try:
+        with safe_open(str(path), "pt") as fh:
+            raw = fh.metadata() or {}
+        return {k: json.loads(v) for k, v in raw.items()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise DcganError(f"{path} is not a dcgan weights file ({exc})") from None
+
+
+def load_weights(module: nn.Module, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    try:
+        sd = load_file(str(path))
+        unwrap(module).load_state_dict(sd)
+    except (SafetensorError, OSError, RuntimeError) as exc:
+        raise DcganError(f"{path} does not fit this model ({str(exc).splitlines()[0]}); was it "
+                         "saved by a different architecture?") from None
+
+
+def resolve_weights(target: str | Path, file: str = G_FILE) -> Path:
+    """A run folder, a checkpoint folder or a weights file -> the weights file to load."""
+    target = Path(target)
+    if target.is_file():
+        return target
+    if (target / file).is_file():
+        problem = verify(target) if (target / MANIFEST).exists() else None
+        if problem:
+            raise DcganError(f"checkpoint {target} is damaged ({problem}); use an earlier one")
+        return target / file
+    if target.is_dir():
+        ckpt = newest_good(target)
+        if ckpt is not None:
+            return ckpt / file
+        raise DcganError(f"{target} holds no usable checkpoint; train longer or point at a "
+                         "checkpoint folder or a .safetensors file")
+    raise DcganError(f"{target} does not exist; give a run folder, a checkpoint folder or a "
+                     ".safetensors file")
+
+
+def load_state(ckpt: Path) -> dict[str, Any]:
+    try:
+        return torch.load(ckpt / STATE_FILE, map_location="cpu", weights_only=True)
+    except Exception as exc:  # weights_only refusals and corrupt zips raise various types
+        raise DcganError(f"{ckpt / STATE_FILE} cannot be loaded safely ({type(exc).__name__}); "
+                         "it was not written by dcgan or is damaged") from None

@@ -1,0 +1,61 @@
+"""``dcgan data list|fetch|show``: the data sets, verified and cached."""
+
+from __future__ import annotations
+
+import argparse
+
+ORDER = 30
+
+
+def add(sub) -> None:
+    p = sub.add_parser("data", help="list, fetch and preview data sets")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    q = dsub.add_parser("list", help="the built-in data sets")
+    q.set_defaults(func=run_list)
+    q = dsub.add_parser("fetch", help="download, verify and cache a data set")
+    q.add_argument("name")
+    q.add_argument("--data-dir")
+    q.add_argument("--force", action="store_true", help="fetch again even if cached")
+    q.set_defaults(func=run_fetch)
+    q = dsub.add_parser("show", help="a grid of the first training images")
+    q.add_argument("name", help="data set name or image folder")
+    q.add_argument("--n", type=int, default=25, help="images in the grid (default 25, a 5x5 grid)")
+    q.add_argument("--out", default="preview.png")
+    q.add_argument("--data-dir")
+    q.add_argument("--split", default="train")
+    q.set_defaults(func=run_show)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from ..data import DATASETS
+
+    for spec in DATASETS.values():
+        print(f"{spec.name:<14} {spec.resolution}x{spec.resolution}x{spec.channels}  {spec.summary}")
+    print(f"{'PATH':<14} any          a folder of JPEG/PNG/WebP images (class subfolders optional)")
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from ..data import fetch, load
+
+    folder = fetch(args.name, args.data_dir, force=args.force)
+    sizes = {s: len(load(args.name, s, args.data_dir)) for s in ("train", "test")
+             if (folder / f"{s}.safetensors").exists()}
+    print(f"{args.name}: " + ", ".join(f"{n} {s}" for s, n in sizes.items()) + f" images in {folder}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    import math
+
+    from ..data import load_any
+    from ..errors import DcganError
+    from ..images import make_grid, save_png
+
+    if args.n < 1:
+        raise DcganError("--n must be at least 1")
+    data = load_any(args.name, args.split, args.data_dir)
+    images = data.images[: args.n]
+    save_png(make_grid(images, nrow=math.ceil(math.sqrt(len(images)))), args.out, scale=2)
+    print(f"wrote a grid of {len(images)} {args.name} images to {args.out}")
+    return 0

@@ -1,0 +1,53 @@
+"""``dcgan sample`` and ``dcgan discriminate``: use a trained run without any architecture flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+ORDER = 20
+
+
+def add(sub) -> None:
+    p = sub.add_parser("sample", help="generate images from a run or checkpoint")
+    p.add_argument("target", metavar="RUN_DIR|CHECKPOINT", help="run folder, checkpoint folder or "
+                   "generator .safetensors")
+    p.add_argument("--n", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--out", default="samples.png", help="grid.png | images.npz | folder/ (default "
+                   "samples.png)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.set_defaults(func=run_sample)
+
+    p = sub.add_parser("discriminate", help="the discriminator's decision on image files")
+    p.add_argument("target", metavar="RUN_DIR|CHECKPOINT")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run_discriminate)
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from ..inference import sample
+
+    out = sample(args.target, n=args.n, seed=args.seed, out=args.out, device=args.device,
+                 batch_size=args.batch_size)
+    print(f"wrote {args.n} images to {out}")
+    return 0
+
+
+def run_discriminate(args: argparse.Namespace) -> int:
+    from ..inference import discriminate
+
+    rows = discriminate(args.target, args.images, device=args.device)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["image"]) for r in rows)
+    print(f"{'image':<{width}}  {'logit':>9}  {'P(real)':>8}  decision")
+    for r in rows:
+        p = r["p_real"]
+        decision = ("real" if r["logit"] > 0 else "fake") if p is not None else "score only"
+        print(f"{r['image']:<{width}}  {r['logit']:>9.4f}  {'-' if p is None else f'{p:8.4f}':>8}  {decision}")
+    return 0

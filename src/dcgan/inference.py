@@ -1,0 +1,112 @@
+"""Using a trained generator: rebuild it from a checkpoint alone, sample images, ask D for decisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import checkpoint as ckpt
+from .devices import pick_device
+from .errors import DcganError
+from .fsutil import atomic_open
+from .images import load_image, make_grid, png_bytes, save_png, to_uint8, to_unit
+from .models import build_discriminator, build_generator
+
+
+def load_generator(target: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """A run folder, checkpoint folder or generator .safetensors -> (G in eval mode, metadata)."""
+    path = ckpt.resolve_weights(target, ckpt.G_FILE)
+    meta = ckpt.read_meta(path)
+    if meta.get("format") != "dcgan-generator" or "arch" not in meta:
+        raise DcganError(f"{path} is not a dcgan generator file (no architecture metadata)")
+    G = build_generator(meta["arch"])
+    ckpt.load_weights(G, path)
+    return G.to(pick_device(device)).eval(), meta
+
+
+def load_discriminator(target: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    path = ckpt.resolve_weights(target, ckpt.D_FILE)
+    meta = ckpt.read_meta(path)
+    if meta.get("format") != "dcgan-discriminator" or "arch" not in meta:
+        raise DcganError(f"{path} is not a dcgan discriminator file")
+    D = build_discriminator(meta["arch"])
+    ckpt.load_weights(D, path)
+    return D.to(pick_device(device)).eval(), meta
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500):
+    """Yield uint8 (b, C, H, W) batches of ``n`` images from one seeded noise stream."""
+    dim = G.noise_dim
+    device = next(G.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    done = 0
+    while done < n:
+        b = min(batch_size, n - done)
+        z = torch.randn(b, dim, generator=g).to(device)
+        yield to_uint8(G(z))
+        done += b
+
+
+def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | None = None,
+           device: str = "cpu", batch_size: int = 500) -> Path | torch.Tensor:
+    """Sample ``n`` images. ``out`` ending in .png: a grid; .npz: a uint8 array (streamed, bounded
+    memory); a folder (trailing slash or existing dir): one PNG each; None: return the tensor."""
+    if n < 1:
+        raise DcganError("--n must be at least 1")
+    G, _ = load_generator(target, device)
+    if out is None:
+        return torch.cat(list(generate(G, n, seed, batch_size)))
+    out_s = str(out)
+    out = Path(out)
+    if out_s.endswith(".npz"):
+        _write_npz(out, generate(G, n, seed, batch_size), n)
+    elif out_s.endswith(".png"):
+        imgs = torch.cat(list(generate(G, n, seed, batch_size)))
+        save_png(make_grid(imgs), out)
+    elif out_s.endswith(("/", "\\")) or out.is_dir() or not out.suffix:
+        k = 0
+        for batch in generate(G, n, seed, batch_size):
+            for img in batch:
+                save_png(make_grid(img[None], nrow=1, padding=0), out / f"{k:06d}.png")
+                k += 1
+    else:
+        raise DcganError(f"--out {out}: use a .png (grid), a .npz (array) or a folder/ (one PNG each)")
+    return out
+
+
+def _write_npz(path: Path, batches, n: int) -> None:
+    """Stream batches into an uncompressed .npz (one 'images' member) without holding all of them."""
+    import zipfile
+
+    first = next(batches)
+    shape = (n, *first.shape[1:])
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
+              "shape": shape}
+    with atomic_open(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        with zf.open("images.npy", "w", force_zip64=True) as member:
+            np.lib.format.write_array_header_2_0(member, header)
+            member.write(first.numpy().tobytes())
+            for batch in batches:
+                member.write(batch.numpy().tobytes())
+
+
+@torch.no_grad()
+def discriminate(target: str | Path, images: list[str | Path], device: str = "cpu") -> list[dict]:
+    """The tutorials' "decision": D's logit and probability of being real, per image file."""
+    D, meta = load_discriminator(target, device)
+    arch = meta["arch"]
+    dev = next(D.parameters()).device
+    x = torch.stack([load_image(p, arch["channels"], arch["resolution"]) for p in images])
+    logits = D(to_unit(x).to(dev)).float().cpu()
+    probability = meta.get("config", {}).get("loss", "bce") == "bce"
+    return [{"image": str(p), "logit": float(v),
+             "p_real": float(torch.sigmoid(v)) if probability else None}
+            for p, v in zip(images, logits)]
+
+
+__all__ = ["load_generator", "load_discriminator", "generate", "sample", "discriminate", "png_bytes"]

@@ -1,0 +1,106 @@
+"""The preset table: every architecture and training recipe dcgan reproduces, by name.
+
+A preset pairs a generator and a discriminator with the recipe of the tutorial it comes from
+(loss, optimiser, batch size, update scheme). Flags override any recipe field; the architecture
+itself is rebuilt from ``(preset name, arch kwargs)``, which every checkpoint stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from ..errors import DcganError
+from .tf_tutorial import TFTutorialDiscriminator, TFTutorialGenerator
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    source: str
+    generator: Callable[..., nn.Module]      # (noise_dim, channels, resolution, **extra) -> G
+    discriminator: Callable[..., nn.Module]  # (channels, resolution, **extra) -> D
+    resolution: int                          # native resolution
+    channels: int                            # native channels
+    noise_dim: int
+    resolutions: Callable[[int], bool]       # which resolutions the architecture can build
+    recipe: dict[str, Any]                   # training defaults: loss, lr, betas, batch size, ...
+    data: str                                # the data set its tutorial trains on
+    extra: dict[str, Any] = field(default_factory=dict)  # architecture options (ngf, ndf, ...)
+
+    def arch(self, channels: int | None = None, resolution: int | None = None,
+             noise_dim: int | None = None, **extra: Any) -> dict[str, Any]:
+        """The full architecture description stored in checkpoints."""
+        res = resolution or self.resolution
+        if not self.resolutions(res):
+            fits = ", ".join(p.name for p in PRESETS.values() if p.resolutions(res)) or "none"
+            raise DcganError(f"preset {self.name!r} cannot build {res}x{res} images; presets that "
+                             f"fit: {fits} (or pass --resolution to resize the data)")
+        unknown = set(extra) - set(self.extra)
+        if unknown:
+            raise DcganError(f"preset {self.name!r} has no option(s) {sorted(unknown)}; "
+                             f"it takes {sorted(self.extra) or 'none'}")
+        return {"model": self.name, "channels": channels or self.channels, "resolution": res,
+                "noise_dim": noise_dim or self.noise_dim, **{**self.extra, **extra}}
+
+
+def _mult(k: int) -> Callable[[int], bool]:
+    return lambda r: r >= k and r % k == 0
+
+
+KERAS_ADAM = {"beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-7}
+
+PRESETS: dict[str, Preset] = {}
+
+
+def register(preset: Preset) -> Preset:
+    PRESETS[preset.name] = preset
+    return preset
+
+
+register(Preset(
+    name="tf-tutorial",
+    summary="TensorFlow DCGAN tutorial: Dense→BN→ConvT×3 (5×5) G, 2-conv D with dropout",
+    source="https://www.tensorflow.org/tutorials/generative/dcgan",
+    generator=TFTutorialGenerator, discriminator=TFTutorialDiscriminator,
+    resolution=28, channels=1, noise_dim=100, resolutions=_mult(4), data="mnist",
+    recipe={"loss": "bce", "update": "simultaneous", "lr_g": 1e-4, "lr_d": 1e-4, **KERAS_ADAM,
+            "batch_size": 256, "epochs": 50, "ckpt_every": 15},
+))
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise DcganError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)} "
+                         "(`dcgan models` lists them)") from None
+
+
+def _arch_args(arch: dict[str, Any]) -> tuple[Preset, dict[str, Any]]:
+    preset = get_preset(arch["model"])
+    extra = {k: v for k, v in arch.items() if k in preset.extra}
+    return preset, extra
+
+
+def build_generator(arch: dict[str, Any]) -> nn.Module:
+    preset, extra = _arch_args(arch)
+    return preset.generator(noise_dim=arch["noise_dim"], channels=arch["channels"],
+                            resolution=arch["resolution"], **extra)
+
+
+def build_discriminator(arch: dict[str, Any]) -> nn.Module:
+    preset, extra = _arch_args(arch)
+    return preset.discriminator(channels=arch["channels"], resolution=arch["resolution"], **extra)
+
+
+def count_parameters(module: nn.Module) -> dict[str, int]:
+    """Keras' counting: trainable weights plus BN moving mean/variance as non-trainable."""
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    stats = sum(b.numel() for n, b in module.named_buffers() if n.endswith(("running_mean", "running_var")))
+    return {"total": trainable + frozen + stats, "trainable": trainable, "non_trainable": frozen + stats}

@@ -1,0 +1,77 @@
+"""How one batch updates D and G: the update schemes of the tutorials.
+
+Each scheme takes the Trainer and a batch of real images in [-1, 1] and returns the detached
+statistics (d_loss, g_loss, D(x), D(G(z))) as one tensor, so the loop never syncs with the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from .train import Trainer
+
+
+def _stats(tr: Trainer, d_loss, g_loss, real_out, fake_out) -> torch.Tensor:
+    return torch.stack([d_loss.detach().float(), g_loss.detach().float(),
+                        tr.readable(real_out), tr.readable(fake_out)])
+
+
+def simultaneous(tr: Trainer, real: torch.Tensor) -> torch.Tensor:
+    """TensorFlow tutorial: one forward pass, both losses, both updates from the same graph.
+
+    Like its two GradientTapes, D's gradient comes from the D loss and G's from the G loss of the
+    same fake batch, and both optimisers step together (G's gradient sees D before its update).
+    """
+    g_params = [p for p in tr.G.parameters() if p.requires_grad]
+    d_params = [p for p in tr.D.parameters() if p.requires_grad]
+    with tr.autocast():
+        fake = tr.G(tr.noise(len(real)))          # (B, C, H, W)
+        real_out, fake_out = tr.D(real), tr.D(fake)  # (B,), (B,)
+        g_loss = tr.loss.g(fake_out.float())
+        d_loss = tr.d_loss(real, fake, real_out, fake_out)
+    tr.opt_g.zero_grad(set_to_none=True)
+    tr.opt_d.zero_grad(set_to_none=True)
+    scaler = tr.scaler
+    scaler.scale(g_loss).backward(inputs=g_params, retain_graph=True)
+    scaler.scale(d_loss).backward(inputs=d_params)
+    update_g = (tr.step + 1) % tr.cfg.n_critic == 0
+    if update_g:
+        scaler.step(tr.opt_g)
+    scaler.step(tr.opt_d)
+    scaler.update()
+    return _stats(tr, d_loss, g_loss, real_out, fake_out)
+
+
+def alternating(tr: Trainer, real: torch.Tensor) -> torch.Tensor:
+    """PyTorch's DCGAN example: D steps on real + detached fake, then G steps through the updated D.
+
+    The fake batch of D's step is reused for G's step, as the example does. With ``n_critic`` > 1,
+    G steps on every n_critic-th batch only.
+    """
+    scaler = tr.scaler
+    with tr.autocast():
+        fake = tr.G(tr.noise(len(real)))
+        real_out, fake_out = tr.D(real), tr.D(fake.detach())
+        d_loss = tr.d_loss(real, fake, real_out, fake_out)
+    tr.opt_d.zero_grad(set_to_none=True)
+    scaler.scale(d_loss).backward()
+    scaler.step(tr.opt_d)
+    g_loss = torch.zeros((), device=real.device)
+    if (tr.step + 1) % tr.cfg.n_critic == 0:
+        with tr.autocast():
+            g_loss = tr.loss.g(tr.D(fake).float())
+        tr.opt_g.zero_grad(set_to_none=True)
+        scaler.scale(g_loss).backward(inputs=[p for p in tr.G.parameters() if p.requires_grad])
+        scaler.step(tr.opt_g)
+    scaler.update()
+    return _stats(tr, d_loss, g_loss, real_out, fake_out)
+
+
+UPDATES: dict[str, Callable[[Trainer, torch.Tensor], torch.Tensor]] = {
+    "simultaneous": simultaneous,
+    "alternating": alternating,
+}

@@ -1,0 +1,379 @@
+"""The training loop: one tight loop over a device-resident uint8 data set.
+
+A run is a folder (``runs/0001-tf-tutorial-mnist/``):
+
+* ``config.json`` — the resolved TrainConfig, written before step 0;
+* ``stats.jsonl`` — one line per logging interval (losses, D outputs, images/s, elapsed);
+* ``samples/epoch_0001.png`` — a grid from 16 fixed noise vectors after every epoch;
+* ``progress.gif`` — those grids animated, at the end;
+* ``checkpoints/step_*/`` — see checkpoint.py; every ``ckpt_every`` epochs, at the end, on Ctrl-C.
+
+Determinism: the weights come from ``torch.manual_seed(seed)``; every random draw inside a step
+(noise, resampled indices, soft labels) comes from one ``torch.Generator`` whose state is
+checkpointed; dropout draws from the global generator, also checkpointed; the data order of epoch
+``e`` is a permutation seeded by ``(seed, e)``, so a checkpoint only needs (epoch, batch) to
+continue exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import checkpoint as ckpt
+from . import data as datasets
+from .config import TrainConfig, check_resume, resolve
+from .devices import autocast, configure, describe, pick_device
+from .errors import DcganError
+from .fsutil import RunLock, append_jsonl, write_json
+from .images import make_grid, save_gif, save_png, to_unit
+from .losses import LOSSES, gradient_penalty
+from .models import build_discriminator, build_generator, get_preset
+
+N_FIXED = 16                 # the tutorial's 4x4 grid of fixed noise vectors
+FIXED_NOISE_SEED = 1_000_003  # offset so the grid's noise never equals the first training batch
+STATS_KEYS = ("d_loss", "g_loss", "d_x", "d_g_z")
+
+
+def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The data order of one epoch: a pure function of (seed, epoch), so resume needs no state."""
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return torch.randperm(n, generator=g)
+
+
+def new_run_dir(root: Path, model: str, data: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.name.split("-")[0]) for p in root.iterdir() if p.name.split("-")[0].isdigit()]
+    tag = Path(data).name if os.sep in data or Path(data).exists() else data
+    return root / f"{max(numbers, default=0) + 1:04d}-{model}-{tag}"
+
+
+class Trainer:
+    """Builds everything a run needs from a TrainConfig and trains it; ``fit()`` does the work."""
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path, state: dict[str, Any] | None = None,
+                 resume_from: Path | None = None):
+        self.cfg, self.run_dir = cfg, run_dir
+        self.device = pick_device(cfg.device)
+        configure(self.device, cfg.precision)
+        self.preset = get_preset(cfg.model)
+        self.loss = LOSSES[cfg.loss]
+
+        train = self._load_data()
+        self.n = len(train)
+        self.arch = self.preset.arch(channels=cfg.channels or train.images.shape[1],
+                                     resolution=cfg.resolution or self._native_res(train),
+                                     **cfg.arch_options)
+        self.images = datasets.fit_images(train.images, self.arch["channels"],
+                                          self.arch["resolution"]).to(self.device)
+        self.batches_per_epoch = math.ceil(self.n / cfg.batch_size)
+
+        torch.manual_seed(cfg.seed)
+        self.G = build_generator(self.arch).to(self.device)
+        self.D = build_discriminator(self.arch).to(self.device)
+        if cfg.g_dropout:
+            _add_dropout(self.G, cfg.g_dropout)
+        fused = self.device.type == "cuda"
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2),
+                                      eps=cfg.adam_eps, foreach=not fused, fused=fused or None)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2),
+                                      eps=cfg.adam_eps, foreach=not fused, fused=fused or None)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
+        self.rng = torch.Generator(self.device).manual_seed(cfg.seed)
+        self.fixed_noise = torch.randn(N_FIXED, self.arch["noise_dim"],
+                                       generator=torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED)
+                                       ).to(self.device)
+        self.step, self.epoch, self.batch = 0, 0, 0
+        self.elapsed = 0.0
+        self._stop: str | None = None
+        from .steps import UPDATES
+
+        self._update = UPDATES[cfg.update]
+        if state is not None:
+            self._restore(state, resume_from)
+
+    # -- setup -------------------------------------------------------------------------------
+    def _load_data(self) -> datasets.ImageSet:
+        cfg = self.cfg
+        train = datasets.load_any(cfg.data, "train", cfg.data_dir, self.preset.resolution)
+        if cfg.limit:
+            train = datasets.ImageSet(train.images[: cfg.limit],
+                                      None if train.labels is None else train.labels[: cfg.limit],
+                                      train.classes, train.name)
+        if len(train) == 0:
+            raise DcganError(f"data set {cfg.data} has no images")
+        return train
+
+    def _native_res(self, train: datasets.ImageSet) -> int:
+        res = train.images.shape[-1]
+        if train.images.shape[-2] != res:
+            raise DcganError(f"{self.cfg.data} images are not square; pass --resolution")
+        return res
+
+    def _restore(self, state: dict[str, Any], resume_from: Path | None) -> None:
+        if state.get("arch") != self.arch:
+            raise DcganError(f"the checkpoint was trained with {state.get('arch')} but this config "
+                             f"builds {self.arch}; start a new run instead")
+        assert resume_from is not None
+        ckpt.load_weights(self.G, resume_from / ckpt.G_FILE)
+        ckpt.load_weights(self.D, resume_from / ckpt.D_FILE)
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        if "scaler" in state and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        self.rng.set_state(state["rng"].to(self.rng.get_state().device))
+        torch.set_rng_state(state["torch_rng"])
+        if self.device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
+        self.elapsed = state.get("elapsed", 0.0)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "arch": self.arch, "config": self.cfg.to_dict(),
+            "step": self.step, "epoch": self.epoch, "batch": self.batch, "elapsed": self.elapsed,
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+        }
+
+    # -- helpers used by the update schemes ---------------------------------------------------
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.arch["noise_dim"], device=self.device, generator=self.rng)
+
+    def autocast(self):
+        return autocast(self.device, self.cfg.precision)
+
+    def targets(self, n_real: int, n_fake: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
+        """D's targets for real and fake outputs: 1 and 0, or softened / flipped per the flags."""
+        cfg = self.cfg
+        if not cfg.soft_labels and not cfg.label_flip:
+            return 1.0, 0.0
+        kw = {"device": self.device, "generator": self.rng}
+        real, fake = torch.ones(n_real, device=self.device), torch.zeros(n_fake, device=self.device)
+        if cfg.soft_labels:
+            real = 0.7 + 0.3 * torch.rand(n_real, **kw)
+            fake = 0.3 * torch.rand(n_fake, **kw)
+        if cfg.label_flip:
+            real = torch.where(torch.rand(n_real, **kw) < cfg.label_flip, 1 - real, real)
+            fake = torch.where(torch.rand(n_fake, **kw) < cfg.label_flip, 1 - fake, fake)
+        return real, fake
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, real_out: torch.Tensor,
+               fake_out: torch.Tensor) -> torch.Tensor:
+        rt, ft = self.targets(len(real_out), len(fake_out))
+        loss = self.loss.d(real_out.float(), fake_out.float(), rt, ft)
+        if self.cfg.gp_weight:
+            loss = loss + self.cfg.gp_weight * gradient_penalty(self.D, real, fake, self.rng).float()
+        return loss
+
+    def readable(self, out: torch.Tensor) -> torch.Tensor:
+        """What the stats call D(x): a probability for BCE, the raw score for other losses."""
+        out = out.detach().float()
+        return torch.sigmoid(out).mean() if self.loss.probability else out.mean()
+
+    # -- the loop -------------------------------------------------------------------------------
+    def _real_batch(self, perm: torch.Tensor, b: int) -> torch.Tensor:
+        idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size]
+        return to_unit(self.images[idx])
+
+    def fit(self) -> Path:
+        cfg = self.cfg
+        total_steps = cfg.epochs * self.batches_per_epoch
+        if cfg.max_steps:
+            total_steps = min(total_steps, cfg.max_steps)
+        handlers = self._install_signals()
+        self.G.train()
+        self.D.train()
+        acc = torch.zeros(len(STATS_KEYS), device=self.device)
+        acc_n, acc_imgs, t_log = 0, 0, time.perf_counter()
+        last_saved = self.step
+        print(f"dcgan: training {cfg.model} on {cfg.data} ({self.n} images, "
+              f"{self.arch['resolution']}x{self.arch['resolution']}x{self.arch['channels']}) on "
+              f"{describe(self.device)}; run folder {self.run_dir}", file=sys.stderr)
+        try:
+            while self.epoch < cfg.epochs and self.step < total_steps and not self._stop:
+                perm = epoch_permutation(self.n, cfg.seed, self.epoch).to(self.device)
+                t_epoch = time.perf_counter()
+                bar = self._bar(total_steps)
+                while self.batch < self.batches_per_epoch:
+                    real = self._real_batch(perm, self.batch)
+                    acc += self._update(self, real)
+                    self.step += 1
+                    self.batch += 1
+                    acc_n += 1
+                    acc_imgs += len(real)
+                    if bar is not None:
+                        bar.update(1)
+                    if self.step % cfg.log_every == 0:
+                        acc, acc_n, acc_imgs, t_log = self._log(acc, acc_n, acc_imgs, t_log)
+                    if cfg.ckpt_every_steps and self.step % cfg.ckpt_every_steps == 0:
+                        self._save_progress(t_epoch)
+                        last_saved = self.step
+                    if self._stop or self.step >= total_steps:
+                        break
+                if bar is not None:
+                    bar.close()
+                self.elapsed += time.perf_counter() - t_epoch
+                if self.batch >= self.batches_per_epoch:  # a whole epoch is done
+                    self.epoch, self.batch = self.epoch + 1, 0
+                    secs = time.perf_counter() - t_epoch
+                    self._epoch_end(secs)
+                    if self.epoch % cfg.ckpt_every == 0:
+                        self.save()
+                        last_saved = self.step
+            if acc_n:
+                self._log(acc, acc_n, acc_imgs, t_log)
+            if self.step != last_saved or not ckpt.all_checkpoints(self.run_dir / "checkpoints"):
+                self.save()
+        finally:
+            self._restore_signals(handlers)
+        frames = sorted((self.run_dir / "samples").glob("epoch_*.png"))
+        if frames:
+            save_gif(frames, self.run_dir / "progress.gif")
+        if self._stop:
+            raise KeyboardInterrupt(self._stop)
+        return self.run_dir
+
+    def _save_progress(self, t_epoch: float) -> None:
+        # Fold the running epoch's time into `elapsed` without double counting it at epoch end.
+        now = time.perf_counter()
+        self.elapsed += now - t_epoch
+        self.save()
+        self.elapsed -= now - t_epoch
+
+    def _bar(self, total_steps: int):
+        if not (self.cfg.progress and sys.stderr.isatty()):
+            return None
+        from tqdm import tqdm
+
+        left = min(self.batches_per_epoch - self.batch, total_steps - self.step)
+        return tqdm(total=left, desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}", unit="step",
+                    leave=False, dynamic_ncols=True)
+
+    def _log(self, acc: torch.Tensor, n: int, imgs: int, t0: float):
+        values = (acc / n).tolist()  # the only host sync of the loop, once per interval
+        now = time.perf_counter()
+        row = {"epoch": self.epoch + 1, "step": self.step, "images_per_s": round(imgs / (now - t0), 1),
+               "elapsed_s": round(self.elapsed, 2)}
+        row.update({k: round(v, 6) for k, v in zip(STATS_KEYS, values)})
+        if not all(math.isfinite(v) for v in values):
+            self.save_stats([row])
+            raise DcganError(f"losses became non-finite at step {self.step} ({row}); lower the "
+                             f"learning rate or try --precision fp32, then `dcgan train --resume "
+                             f"{self.run_dir}` continues from the last good checkpoint")
+        self.save_stats([row])
+        return torch.zeros_like(acc), 0, 0, time.perf_counter()
+
+    def save_stats(self, rows: list[dict]) -> None:
+        append_jsonl(self.run_dir / "stats.jsonl", rows)
+
+    def _epoch_end(self, secs: float) -> None:
+        grid = self.sample_grid()
+        save_png(grid, self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png", scale=2)
+        print(f"epoch {self.epoch}/{self.cfg.epochs}: {secs:.1f} s, "
+              f"{self.batches_per_epoch * self.cfg.batch_size / secs:.0f} img/s, step {self.step}",
+              file=sys.stderr)
+
+    @torch.no_grad()
+    def sample_grid(self):
+        # Inference mode, as the tutorial's `generator(seed, training=False)`: BN running stats.
+        was = self.G.training
+        self.G.eval()
+        try:
+            fake = self.G(self.fixed_noise)
+        finally:
+            self.G.train(was)
+        return make_grid(fake, nrow=4)
+
+    def save(self) -> Path:
+        meta = {"arch": self.arch, "config": self.cfg.to_dict(), "epoch": self.epoch,
+                "noise": {"distribution": "normal", "mean": 0.0, "std": 1.0, "dim": self.arch["noise_dim"]},
+                "output_range": [-1.0, 1.0]}
+        return ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
+                         keep=self.cfg.keep)
+
+    # -- signals: Ctrl-C / SIGTERM finish the step, save, and stop ----------------------------
+    def _install_signals(self):
+        def handler(signum, _frame):
+            self._stop = signal.Signals(signum).name
+
+        old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old[sig] = signal.signal(sig, handler)
+            except ValueError:  # not the main thread
+                pass
+        return old
+
+    @staticmethod
+    def _restore_signals(old) -> None:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _add_dropout(G: nn.Module, p: float) -> None:
+    """The 'dropout in G' trick: dropout after each hidden activation (not after the output)."""
+    acts = (nn.ReLU, nn.LeakyReLU)
+    for module in G.modules():
+        if isinstance(module, nn.Sequential):
+            for i, layer in enumerate(module):
+                if isinstance(layer, acts):
+                    module[i] = nn.Sequential(layer, nn.Dropout(p))
+
+
+def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = None,
+          dry_run: bool = False, **kwargs: Any) -> Path:
+    """Train a GAN; returns the run folder. ``train(model="tf-tutorial", epochs=1, limit=512)``."""
+    overrides = {**(overrides or {}), **kwargs}
+    if resume is not None:
+        return _resume(Path(resume), overrides)
+    cfg = resolve(overrides)
+    if dry_run:
+        import json
+
+        print(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+        return Path(cfg.out or "runs")
+    run_dir = Path(cfg.out) if cfg.out else new_run_dir(Path("runs"), cfg.model, cfg.data)
+    if (run_dir / "config.json").exists():
+        raise DcganError(f"{run_dir} already holds a run; resume it with `dcgan train --resume "
+                         f"{run_dir}` or choose another --out")
+    cfg.out = str(run_dir)
+    with RunLock(run_dir):
+        trainer = Trainer(cfg, run_dir)
+        write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
+                                             "device_name": describe(trainer.device),
+                                             "torch": torch.__version__})
+        return trainer.fit()
+
+
+def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
+    import json
+
+    if not (run_dir / "config.json").exists():
+        raise DcganError(f"{run_dir} is not a dcgan run folder (no config.json); give the folder "
+                         "that `dcgan train` created")
+    with RunLock(run_dir):
+        newest = ckpt.newest_good(run_dir)
+        if newest is None:
+            raise DcganError(f"{run_dir} has no usable checkpoint to resume from; start a new run")
+        state = ckpt.load_state(newest)
+        saved = TrainConfig.from_dict(state.get("config") or json.loads((run_dir / "config.json").read_text()))
+        overrides.pop("out", None)
+        cfg = check_resume(saved, overrides)
+        print(f"dcgan: resuming {run_dir} from {newest.name} (epoch {state['epoch']}, "
+              f"step {state['step']})", file=sys.stderr)
+        trainer = Trainer(cfg, run_dir, state=state, resume_from=newest)
+        write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
+                                             "device_name": describe(trainer.device),
+                                             "torch": torch.__version__})
+        return trainer.fit()
