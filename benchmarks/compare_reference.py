@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("the eager reference ports tf-tutorial only")
         ref = EagerReference(trainers["dcgan"].images.cpu(), args.batch_size, device=str(device))
         steppers["eager-reference"] = (ref.step, args.batch_size)
-    results = bench.interleaved(steppers, device, args.warmup, args.windows, args.steps)
+    results = bench.interleaved(steppers, device, args.warmup, args.windows, args.steps,
+                                log=lambda line: print(line, file=sys.stderr, flush=True))
     hw = bench.hardware(device)
     print("hardware: " + ", ".join(f"{k}={v}" for k, v in hw.items()))
     print(f"{args.model}, batch {args.batch_size}, {args.windows} windows x {args.steps} steps after "

@@ -143,7 +143,8 @@ def window(step: Callable[[], None], per_step: int, device: torch.device, n: int
 
 
 def interleaved(steppers: dict[str, tuple[Callable[[], None], int]], device: torch.device,
-                warmup: int = 3, windows: int = 5, steps_per_window: int = 5) -> dict[str, Result]:
+                warmup: int = 3, windows: int = 5, steps_per_window: int = 5,
+                log: Callable[[str], None] | None = None) -> dict[str, Result]:
     """Time several steppers in alternating windows, so machine load hits them all alike."""
     for step, _ in steppers.values():
         for _ in range(warmup):
@@ -153,4 +154,7 @@ def interleaved(steppers: dict[str, tuple[Callable[[], None], int]], device: tor
     for _ in range(windows):
         for name, (step, per) in steppers.items():
             results[name].images_per_s.append(window(step, per, device, steps_per_window))
+            if log:
+                log(f"window {len(results[name].images_per_s)}/{windows} {name}: "
+                    f"{results[name].images_per_s[-1]:.1f} img/s")
     return results
