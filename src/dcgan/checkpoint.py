@@ -98,7 +98,13 @@ def prune(ckpt_root: Path, keep: int, protect: set[str]) -> None:
     ckpts = all_checkpoints(ckpt_root)
     for old in ckpts[:-keep]:
         if old.name not in protect:
-            shutil.rmtree(old, ignore_errors=True)
+            # Rename first, so a crash mid-delete leaves a .tmp- folder (ignored), never a half checkpoint.
+            doomed = ckpt_root / f".tmp-pruned-{old.name}"
+            try:
+                os.replace(old, doomed)
+            except OSError:
+                continue
+            shutil.rmtree(doomed, ignore_errors=True)
 
 
 def verify(ckpt: Path) -> str | None:
