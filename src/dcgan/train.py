@@ -3,7 +3,8 @@
 A run is a folder (``runs/0001-tf-tutorial-mnist/``):
 
 * ``config.json`` — the resolved TrainConfig, written before step 0;
-* ``stats.jsonl`` — one line per logging interval (losses, D outputs, images/s, elapsed);
+* ``stats.jsonl`` — one line per logging interval (losses, D outputs, gradient norms, images/s,
+  elapsed), and an ``{"event": "nan_rollback"}`` line for each ``--on-nan rollback``;
 * ``samples/epoch_0001.png`` — a grid from 16 fixed noise vectors after every epoch;
 * ``progress.gif`` — those grids animated, at the end;
 * ``checkpoints/step_*/`` — see checkpoint.py; every ``ckpt_every`` epochs, at the end, on Ctrl-C.
