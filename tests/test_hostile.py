@@ -215,7 +215,7 @@ def test_idx_header_claiming_a_trillion_images_allocates_nothing():
 
 
 # -- property-based: the restricted unpickler ------------------------------------------------------
-SAMPLES = [pickle.dumps(obj, protocol=p) for p in (3, 4) for obj in (
+SAMPLES = [pickle.dumps(obj, protocol=p) for p in (2, 3, 4) for obj in (
     {b"data": np.arange(48, dtype=np.uint8).reshape(4, 12), b"labels": [1, 2, 3, 4]},
     ((np.ones((2, 3), np.float32), np.arange(2)), (np.zeros(1), np.int64(7))),
 )]

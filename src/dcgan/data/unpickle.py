@@ -22,7 +22,16 @@ _ALLOWED = {
     ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("_codecs", "encode"),  # protocol-2 pickles written by Python 3 spell bytes as encode(str)
 }
+
+
+def _latin1_encode(text: Any, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as protocol-2 numpy pickles use it: array bytes stored as latin-1 text."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise DcganError(f"the pickle calls _codecs.encode with {encoding!r}, which numpy never "
+                         "writes; refusing to load it")
+    return text.encode("latin1")
 
 
 def _plain_dtype(*args: Any) -> Any:
@@ -64,6 +73,8 @@ class _Restricted(pickle.Unpickler):
         if (module, name) in _ALLOWED:
             import numpy
 
+            if module == "_codecs":
+                return _latin1_encode
             if name == "ndarray":
                 return numpy.ndarray
             if name == "dtype":
