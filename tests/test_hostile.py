@@ -85,6 +85,7 @@ def reseal(folder: Path) -> None:
     (folder / ckpt.MANIFEST).write_text(json.dumps(manifest))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("form", ["plain pickle", "torch.save zip"])
 def test_hostile_training_state_executes_nothing(tiny_mnist, tmp_path, capsys, form):
     run = tmp_path / "r"
