@@ -285,6 +285,8 @@ class Trainer:
         row.update({k: round(v, 6) for k, v in zip(STATS_KEYS, values)})
         health = self._health()
         row.update({k: round(v, 6) for k, v in health.items() if k.endswith("grad_norm")})
+        if self.scaler.is_enabled():  # fp16: inf gradients are routine, GradScaler skips those steps
+            health = {k: v for k, v in health.items() if not k.endswith("grad_norm")}
         if not all(math.isfinite(v) for v in [*values, *health.values()]):
             self.save_stats([row])
             bad = [k for k, v in zip(STATS_KEYS, values) if not math.isfinite(v)]
