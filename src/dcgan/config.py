@@ -20,7 +20,8 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
-             "precision", "compile", "adam", "channels_last", "progress", "eval_every", "on_nan", "on_failure", "tensorboard"}
+             "precision", "compile", "adam", "channels_last", "progress", "eval_every", "on_nan",
+             "on_failure", "tensorboard"}
 
 
 @dataclass
