@@ -3,7 +3,7 @@
 Each default was chosen by measurement (see BENCHMARKS.md and ``dcgan bench``), per device type:
 
 * ``--adam auto``: the fused kernel on CUDA (one launch for all parameters); on the CPU, foreach.
-* ``--channels-last``: off by default (on the 2-core CPU it was slower; see BENCHMARKS.md).
+* ``--channels-last``: off by default (on the 2-core CPU it was no faster; see BENCHMARKS.md).
 * ``--compile``: off by default (compiling takes minutes on a small CPU and the step is dominated
   by convolutions, which compilation does not speed up).
 """
