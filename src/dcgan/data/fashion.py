@@ -33,7 +33,8 @@ RAW_MD5 = {  # the same files decompressed: identical in the official and the De
 }
 MIRRORS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
-DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+IN_PACKAGE = "usr/share/datasets/fashion-mnist"  # where the package puts the files
+DEBIAN_DIR = Path("/") / IN_PACKAGE
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 MAX_RAW_BYTES = 1 << 27  # the largest file decompresses to 47 MB; refuse gzip bombs
@@ -96,7 +97,7 @@ def fetch(root: Path) -> dict[str, ImageSet]:
 
     def apt(tmp: Path) -> Path:
         unpacked = apt_download(DEBIAN_PACKAGE, tmp)
-        return _adopt(verify_folder(unpacked / DEBIAN_DIR.relative_to("/")), raw)
+        return _adopt(verify_folder(unpacked / IN_PACKAGE), raw)
 
     sources = [(f"files already in {raw}", build(lambda _tmp: raw))]
     sources += [(f"official mirror {url}", build(mirror(url))) for url in MIRRORS]
