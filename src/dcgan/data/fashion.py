@@ -104,6 +104,6 @@ def fetch(root: Path) -> dict[str, ImageSet]:
     sources += [(f"Debian package files in {DEBIAN_DIR}", build(installed)),
                 (f"Debian package {DEBIAN_PACKAGE} (apt-get download)", build(apt))]
     manual = (f"put the four official files ({', '.join(GZ_MD5)}) from {MIRRORS[0]} in {raw}, or "
-              f"install them with `apt-get install {DEBIAN_PACKAGE}` (they land in {DEBIAN_DIR}), "
-              "and run the command again")
+              f"install them with `apt-get install {DEBIAN_PACKAGE}` (they land in {DEBIAN_DIR}; run "
+              "`apt-get update` first if apt cannot locate the package), and run the command again")
     return first_working("Fashion-MNIST", sources, manual)
