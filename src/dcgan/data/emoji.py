@@ -110,11 +110,12 @@ def composite(rgba: torch.Tensor, background: tuple[int, int, int]) -> torch.Ten
     if rgba.shape[1] == 3:
         return rgba
     out = []
-    bg = torch.tensor(background, dtype=torch.float32).view(1, 3, 1, 1)
+    bg = torch.tensor(background, dtype=torch.int32).view(1, 3, 1, 1)
     for chunk in rgba.split(1024):
-        alpha = chunk[:, 3:4].float() / 255.0
-        rgb = chunk[:, :3].float() * alpha + bg * (1.0 - alpha)
-        out.append(rgb.round().clamp(0, 255).to(torch.uint8))
+        alpha = chunk[:, 3:4].to(torch.int32)
+        # (rgb * a + bg * (255 - a)) / 255, rounded to nearest, in exact integer arithmetic
+        blended = (chunk[:, :3].to(torch.int32) * alpha + bg * (255 - alpha) + 127) // 255
+        out.append(blended.to(torch.uint8))
     return torch.cat(out)
 
 
