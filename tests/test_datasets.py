@@ -121,6 +121,15 @@ def test_fashion_official_mirror_checks_gz_md5(data_dir, fashion_sums, monkeypat
     assert len(asked) == 4 and all(u.startswith(fashion.MIRRORS[0]) for u in asked)
 
 
+def test_fashion_mirror_replaces_a_damaged_file(data_dir, fashion_sums, monkeypatch):
+    raw = data_dir / "fashion-mnist" / "raw"
+    write_fashion(raw, fashion_sums)
+    (raw / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"damaged"))
+    asked = serve(monkeypatch, {n: (Path("official") / n).read_bytes() for n in fashion.GZ_MD5})
+    assert len(datasets.load("fashion-mnist", "test")) == 12
+    assert [u.rsplit("/", 1)[1] for u in asked] == ["t10k-labels-idx1-ubyte.gz"]
+
+
 def test_fashion_mirror_checksum_mismatch_falls_through_and_fails(data_dir, fashion_sums, monkeypatch):
     served = {n: (Path("official") / n).read_bytes() for n in fashion.GZ_MD5}
     served["train-images-idx3-ubyte.gz"] = gzip.compress(b"tampered")

@@ -87,8 +87,10 @@ def fetch(root: Path) -> dict[str, ImageSet]:
     def mirror(url: str) -> Callable[[Path], Path]:
         def locate(_tmp: Path) -> Path:
             for fname, md5 in GZ_MD5.items():
-                if not (raw / fname).exists():
-                    download(url + fname, raw / fname, md5, "md5")
+                path = raw / fname
+                if path.exists() and raw_md5(path) == RAW_MD5[fname]:
+                    continue  # already verified; a damaged or foreign file is downloaded again
+                download(url + fname, path, md5, "md5")
             return raw
         return locate
 
