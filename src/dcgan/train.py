@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -61,6 +62,7 @@ def new_run_dir(root: Path, model: str, data: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     numbers = [int(p.name.split("-")[0]) for p in root.iterdir() if p.name.split("-")[0].isdigit()]
     tag = Path(data).name if os.sep in data or Path(data).exists() else data
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "-", tag)  # `emoji:black` -> `emoji-black`, valid everywhere
     return root / f"{max(numbers, default=0) + 1:04d}-{model}-{tag}"
 
 
