@@ -26,6 +26,7 @@ class DataSpec:
     channels: int
     fetch: Callable[[Path], dict[str, ImageSet]]  # root -> {split: ImageSet}, verified
     splits: tuple[str, ...] = ("train", "test")
+    cached: bool = True  # False: made on the fly by ``fetch`` (e.g. ``fake``), never written
 
 
 DATASETS: dict[str, DataSpec] = {}
@@ -46,6 +47,17 @@ register(DataSpec("mnist", "MNIST handwritten digits, 60k train / 10k test, 28x2
                   28, 1, _fetch_mnist))
 
 
+def _fake(root: Path) -> dict[str, ImageSet]:
+    from . import fake
+
+    return fake.splits(root)
+
+
+register(DataSpec("fake", "random noise images for smoke tests and benchmarks, 1,024 train / 256 "
+                  "test, 32x32 colour (resized by --resolution / --channels), no download",
+                  32, 3, _fake, cached=False))
+
+
 def get_spec(name: str) -> DataSpec:
     try:
         return DATASETS[name]
@@ -58,6 +70,8 @@ def fetch(name: str, data_dir: str | Path | None = None, force: bool = False) ->
     """Make sure every split of ``name`` is cached and verified; returns the data set's folder."""
     spec = get_spec(name)
     root = data_root(data_dir)
+    if not spec.cached:
+        return root / name
     paths = [cache_path(root, name, s) for s in spec.splits]
     if force or not all(load_split(p) is not None for p in paths):
         print(f"dcgan: fetching {name} into {root / name}", file=sys.stderr)
@@ -73,6 +87,8 @@ def load(name: str, split: str = "train", data_dir: str | Path | None = None) ->
     if split not in spec.splits:
         raise DcganError(f"{name} has no split {split!r}; it has {', '.join(spec.splits)}")
     root = data_root(data_dir)
+    if not spec.cached:
+        return spec.fetch(root)[split]
     path = cache_path(root, name, split)
     data = load_split(path)
     if data is None:
