@@ -424,7 +424,7 @@ class Trainer:
 def _add_dropout(G: nn.Module, p: float) -> None:
     """The 'dropout in G' trick: dropout after each hidden activation (not after the output)."""
     acts = (nn.ReLU, nn.LeakyReLU)
-    for module in G.modules():
+    for module in list(G.modules()):  # a snapshot: the wrappers added below are not revisited
         if isinstance(module, nn.Sequential):
             for i, layer in enumerate(module):
                 if isinstance(layer, acts):

@@ -28,6 +28,7 @@ class DataSpec:
     splits: tuple[str, ...] = ("train", "test")
     # cached split + the option after a colon in the name (``emoji:black``) -> what training sees
     finish: Callable[[ImageSet, str | None], ImageSet] | None = None
+    cached: bool = True  # False: made on the fly by ``fetch`` (e.g. ``fake``), never written
 
 
 DATASETS: dict[str, DataSpec] = {}
@@ -78,6 +79,15 @@ register(DataSpec("cifar10", "CIFAR-10 photos, 50k train / 10k test, 32x32 colou
                   32, 3, _fetch_cifar10))
 register(DataSpec("emoji", "3,786 Google emoji, 64x64 colour on white (emoji:COLOUR for another "
                   "background), 10 categories", 64, 3, _fetch_emoji, ("train",), _finish_emoji))
+def _fake(root: Path) -> dict[str, ImageSet]:
+    from . import fake
+
+    return fake.splits(root)
+
+
+register(DataSpec("fake", "random noise images for smoke tests and benchmarks, 1,024 train / 256 "
+                  "test, 32x32 colour (resized by --resolution / --channels), no download",
+                  32, 3, _fake, cached=False))
 
 
 def get_spec(name: str) -> DataSpec:
@@ -93,6 +103,8 @@ def fetch(name: str, data_dir: str | Path | None = None, force: bool = False) ->
     spec = get_spec(name)
     name = spec.name  # options (``emoji:black``) change how a split is finished, not what is cached
     root = data_root(data_dir)
+    if not spec.cached:
+        return root / name
     paths = [cache_path(root, name, s) for s in spec.splits]
     if force or not all(load_split(p) is not None for p in paths):
         print(f"dcgan: fetching {name} into {root / name}", file=sys.stderr)
@@ -112,6 +124,8 @@ def load(name: str, split: str = "train", data_dir: str | Path | None = None) ->
     if split not in spec.splits:
         raise DcganError(f"{name} has no split {split!r}; it has {', '.join(spec.splits)}")
     root = data_root(data_dir)
+    if not spec.cached:
+        return spec.fetch(root)[split]
     path = cache_path(root, name, split)
     data = load_split(path)
     if data is None:
