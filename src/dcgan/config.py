@@ -27,7 +27,7 @@ RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps
 @dataclass
 class TrainConfig:
     model: str = "tf-tutorial"
-    data: str = "mnist"                 # a data set name or a folder of images
+    data: str | None = None             # a data set name or a folder; None: the preset's
     loss: str | None = None             # None: the preset's
     update: str | None = None           # how D and G steps interleave; None: the preset's
     epochs: int | None = None
@@ -79,6 +79,8 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"unknown setting(s) {sorted(unknown)}")
     cfg = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
     preset = get_preset(cfg.model)
+    if cfg.data is None:
+        cfg.data = preset.data  # each preset trains on its tutorial's data set unless told otherwise
     for key, value in preset.recipe.items():
         if getattr(cfg, key, None) is None:
             setattr(cfg, key, value)
