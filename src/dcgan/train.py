@@ -99,6 +99,9 @@ class Trainer:
         self._update = UPDATES[cfg.update]
         if state is not None:
             self._restore(state, resume_from)
+        from .observers import make_observers
+
+        self.observers = make_observers(self)  # epochs.jsonl, --tensorboard, report.html at the end
 
     # -- setup -------------------------------------------------------------------------------
     def _load_data(self) -> datasets.ImageSet:
@@ -240,6 +243,7 @@ class Trainer:
         frames = sorted((self.run_dir / "samples").glob("epoch_*.png"))
         if frames:
             save_gif(frames, self.run_dir / "progress.gif")
+        self.observers.finish(self.run_dir)
         if self._stop:
             raise KeyboardInterrupt(self._stop)
         return self.run_dir
@@ -272,6 +276,7 @@ class Trainer:
                              f"learning rate or try --precision fp32, then `dcgan train --resume "
                              f"{self.run_dir}` continues from the last good checkpoint")
         self.save_stats([row])
+        self.observers.log(row)
         return torch.zeros_like(acc), 0, 0, time.perf_counter()
 
     def save_stats(self, rows: list[dict]) -> None:
@@ -280,6 +285,7 @@ class Trainer:
     def _epoch_end(self, secs: float) -> None:
         grid = self.sample_grid()
         save_png(grid, self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png", scale=2)
+        self.observers.epoch_end(self, secs, grid)
         print(f"epoch {self.epoch}/{self.cfg.epochs}: {secs:.1f} s, "
               f"{self.batches_per_epoch * self.cfg.batch_size / secs:.0f} img/s, step {self.step}",
               file=sys.stderr)
