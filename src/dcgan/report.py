@@ -31,6 +31,7 @@ REPORT = "report.html"
 NOT_METRICS = {"epoch", "step", "best", "n_modes", "elapsed_s", "seconds", "images_per_s"}
 PLOT_SIZE = (6.4, 3.2)
 PLOT_DPI = 100
+FEW_POINTS = 30
 
 
 def have_matplotlib() -> bool:
@@ -72,7 +73,8 @@ def _plot(rows: list[dict], keys: tuple[str, ...], labels: tuple[str, ...], titl
     fig, ax = _figure()
     steps = [r["step"] for r in rows]
     for key, label in zip(keys, labels):
-        ax.plot(steps, [r[key] if math.isfinite(r[key]) else float("nan") for r in rows], label=label)
+        ax.plot(steps, [r[key] if math.isfinite(r[key]) else float("nan") for r in rows], label=label,
+                marker="o" if len(rows) < FEW_POINTS else None)  # a lone point still shows
     if hline is not None:
         ax.axhline(hline, color="0.6", lw=0.8, ls="--")
     ax.set(title=title, xlabel="step", ylabel=ylabel)

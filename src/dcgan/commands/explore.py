@@ -62,7 +62,7 @@ def run_report(args: argparse.Namespace) -> int:
     if args.screenshot:
         from ..screenshot import screenshot
 
-        print(f"wrote {screenshot(path.resolve().as_uri(), args.screenshot, height=2400)}")
+        print(f"wrote {screenshot(path.resolve().as_uri(), args.screenshot, height=1800)}")
     return 0
 
 
