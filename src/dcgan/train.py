@@ -3,7 +3,8 @@
 A run is a folder (``runs/0001-tf-tutorial-mnist/``):
 
 * ``config.json`` — the resolved TrainConfig, written before step 0;
-* ``stats.jsonl`` — one line per logging interval (losses, D outputs, images/s, elapsed);
+* ``stats.jsonl`` — one line per logging interval (losses, D outputs, gradient norms, images/s,
+  elapsed), and an ``{"event": "nan_rollback"}`` line for each ``--on-nan rollback``;
 * ``samples/epoch_0001.png`` — a grid from 16 fixed noise vectors after every epoch;
 * ``progress.gif`` — those grids animated, at the end;
 * ``checkpoints/step_*/`` — see checkpoint.py; every ``ckpt_every`` epochs, at the end, on Ctrl-C.
@@ -41,6 +42,12 @@ from .models import build_discriminator, build_generator, get_preset
 N_FIXED = 16                 # the tutorial's 4x4 grid of fixed noise vectors
 FIXED_NOISE_SEED = 1_000_003  # offset so the grid's noise never equals the first training batch
 STATS_KEYS = ("d_loss", "g_loss", "d_x", "d_g_z")
+NAN_LR_FACTOR = 0.5          # --on-nan rollback multiplies both learning rates by this
+MAX_ROLLBACKS = 5            # then it gives up: the run diverges whatever the learning rate
+
+
+class _RolledBack(Exception):
+    """Raised inside the loop after a NaN rollback restored a checkpoint; fit() starts over from it."""
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -94,6 +101,7 @@ class Trainer:
         self.step, self.epoch, self.batch = 0, 0, 0
         self.elapsed = 0.0
         self._stop: str | None = None
+        self._rollbacks = 0
         from .steps import UPDATES
 
         self._update = UPDATES[cfg.update]
@@ -190,7 +198,16 @@ class Trainer:
         return to_unit(self.images[idx])
 
     def fit(self) -> Path:
+        while True:
+            try:
+                return self._fit()
+            except _RolledBack:  # --on-nan rollback restored a checkpoint: go on from there
+                continue
+
+    def _fit(self) -> Path:
         cfg = self.cfg
+        if cfg.on_nan == "rollback" and not ckpt.all_checkpoints(self.run_dir / "checkpoints"):
+            self.save()  # something to roll back to even if the very first interval diverges
         total_steps = cfg.epochs * self.batches_per_epoch
         if cfg.max_steps:
             total_steps = min(total_steps, cfg.max_steps)
@@ -270,14 +287,63 @@ class Trainer:
         row = {"epoch": self.epoch + 1, "step": self.step, "images_per_s": round(imgs / (now - t0), 1),
                "elapsed_s": round(self.elapsed, 2)}
         row.update({k: round(v, 6) for k, v in zip(STATS_KEYS, values)})
-        if not all(math.isfinite(v) for v in values):
+        health = self._health()
+        row.update({k: round(v, 6) for k, v in health.items() if k.endswith("grad_norm")})
+        if self.scaler.is_enabled():  # fp16: inf gradients are routine, GradScaler skips those steps
+            health = {k: v for k, v in health.items() if not k.endswith("grad_norm")}
+        if not all(math.isfinite(v) for v in [*values, *health.values()]):
             self.save_stats([row])
-            raise DcganError(f"losses became non-finite at step {self.step} ({row}); lower the "
-                             f"learning rate or try --precision fp32, then `dcgan train --resume "
-                             f"{self.run_dir}` continues from the last good checkpoint")
+            bad = [k for k, v in zip(STATS_KEYS, values) if not math.isfinite(v)]
+            bad += [k for k, v in health.items() if not math.isfinite(v)]
+            self._on_nonfinite(f"{', '.join(bad)} became non-finite at step {self.step}")
         self.save_stats([row])
         self.observers.log(row)
         return torch.zeros_like(acc), 0, 0, time.perf_counter()
+
+    def _health(self) -> dict[str, float]:
+        """Norms of G's and D's weights and latest gradients: one host sync, once per log line.
+
+        A norm is finite exactly when every element is (or nearly: an overflowing norm also means
+        the run has diverged), so four numbers cover every weight and gradient.
+        """
+        norms, names = [], []
+        for tag, module in (("g", self.G), ("d", self.D)):
+            params = list(module.parameters())
+            grads = [p.grad.detach() for p in params if p.grad is not None]
+            norms.append(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(p.detach().float()) for p in params])))
+            names.append(f"{tag}_weight_norm")
+            if grads:
+                norms.append(torch.linalg.vector_norm(torch.stack(
+                    [torch.linalg.vector_norm(g.float()) for g in grads])))
+                names.append(f"{tag}_grad_norm")
+        return dict(zip(names, torch.stack(norms).tolist()))
+
+    def _on_nonfinite(self, problem: str) -> None:
+        """--on-nan stop: a clear error. rollback: restore the newest good checkpoint, lower the
+        learning rates, record it in stats.jsonl, and raise _RolledBack so fit() goes on from there."""
+        if self.cfg.on_nan != "rollback":
+            raise DcganError(f"{problem}; lower the learning rate or try --precision fp32, then "
+                             f"`dcgan train --resume {self.run_dir}` continues from the last good "
+                             "checkpoint (or train with --on-nan rollback to do that automatically)")
+        good = ckpt.newest_good(self.run_dir)
+        if good is None or self._rollbacks >= MAX_ROLLBACKS:
+            why = "no good checkpoint" if good is None else f"{MAX_ROLLBACKS} rollbacks did not help"
+            raise DcganError(f"{problem} and {why}; start again with a lower learning rate")
+        failed_step = self.step
+        rates = [[g["lr"] * NAN_LR_FACTOR for g in opt.param_groups] for opt in (self.opt_g, self.opt_d)]
+        self._restore(ckpt.load_state(good), good)
+        for opt, lrs in zip((self.opt_g, self.opt_d), rates):  # lower than when it failed, so
+            for group, lr in zip(opt.param_groups, lrs):           # repeated rollbacks compound
+                group["lr"] = lr
+        self._rollbacks += 1
+        event = {"event": "nan_rollback", "step": failed_step, "problem": problem,
+                 "restored": good.name, "restored_step": self.step,
+                 "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
+        self.save_stats([event])
+        print(f"dcgan: {problem}; rolled back to {good.name} and lowered the learning rates to "
+              f"{event['lr_g']:g} (G) and {event['lr_d']:g} (D)", file=sys.stderr)
+        raise _RolledBack
 
     def save_stats(self, rows: list[dict]) -> None:
         append_jsonl(self.run_dir / "stats.jsonl", rows)
@@ -302,6 +368,10 @@ class Trainer:
         return make_grid(fake, nrow=4)
 
     def save(self) -> Path:
+        health = self._health()
+        if not all(math.isfinite(v) for k, v in health.items() if k.endswith("weight_norm")):
+            # Never checkpoint a diverged model: the newest checkpoint must stay a good one.
+            self._on_nonfinite(f"weights became non-finite by step {self.step}")
         meta = {"arch": self.arch, "config": self.cfg.to_dict(), "epoch": self.epoch,
                 "noise": {"distribution": "normal", "mean": 0.0, "std": 1.0, "dim": self.arch["noise_dim"]},
                 "output_range": [-1.0, 1.0]}
