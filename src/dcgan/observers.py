@@ -90,6 +90,9 @@ class Observers:
 
 def make_observers(trainer) -> Observers:
     cfg = trainer.cfg
+    dist = getattr(trainer, "dist", None)
+    if dist is not None and dist.rank:  # only rank 0 writes into the run folder
+        return Observers(trainer.run_dir, tensorboard=False, report=False)
     return Observers(trainer.run_dir, tensorboard=getattr(cfg, "tensorboard", False),
                      report=getattr(cfg, "report", True))
 

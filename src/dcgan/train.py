@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -31,6 +32,7 @@ from torch import nn
 
 from . import checkpoint as ckpt
 from . import data as datasets
+from . import distributed, fast
 from .config import TrainConfig, check_resume, resolve
 from .devices import autocast, configure, describe, pick_device
 from .errors import DcganError
@@ -60,6 +62,7 @@ def new_run_dir(root: Path, model: str, data: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     numbers = [int(p.name.split("-")[0]) for p in root.iterdir() if p.name.split("-")[0].isdigit()]
     tag = Path(data).name if os.sep in data or Path(data).exists() else data
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "-", tag)  # `emoji:black` -> `emoji-black`, valid everywhere
     return root / f"{max(numbers, default=0) + 1:04d}-{model}-{tag}"
 
 
@@ -69,8 +72,11 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: Path, state: dict[str, Any] | None = None,
                  resume_from: Path | None = None):
         self.cfg, self.run_dir = cfg, run_dir
-        self.device = pick_device(cfg.device)
+        # Under torchrun: one process per device, each training on its shard of every global batch.
+        self.dist = distributed.setup(cfg.device)
+        self.device = self.dist.device if self.dist.world > 1 else pick_device(cfg.device)
         configure(self.device, cfg.precision)
+        self.fast = fast.resolve(cfg, self.device)  # Adam implementation, memory format
         self.preset = get_preset(cfg.model)
         self.loss = LOSSES[cfg.loss]
 
@@ -82,17 +88,20 @@ class Trainer:
         self.images = datasets.fit_images(train.images, self.arch["channels"],
                                           self.arch["resolution"]).to(self.device)
         self.batches_per_epoch = math.ceil(self.n / cfg.batch_size)
+        self.local_batch = distributed.local_batch(cfg.batch_size, self.dist.world)
 
         torch.manual_seed(cfg.seed)
         self.G = build_generator(self.arch).to(self.device)
         self.D = build_discriminator(self.arch).to(self.device)
         if cfg.g_dropout:
             _add_dropout(self.G, cfg.g_dropout)
-        fused = self.device.type == "cuda"
+        if self.fast.channels_last:
+            self.G, self.D = self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
+        adam = self.fast.adam_kwargs()
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2),
-                                      eps=cfg.adam_eps, foreach=not fused, fused=fused or None)
+                                      eps=cfg.adam_eps, **adam)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2),
-                                      eps=cfg.adam_eps, foreach=not fused, fused=fused or None)
+                                      eps=cfg.adam_eps, **adam)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
         self.rng = torch.Generator(self.device).manual_seed(cfg.seed)
         self.fixed_noise = torch.randn(N_FIXED, self.arch["noise_dim"],
@@ -107,6 +116,12 @@ class Trainer:
         self._update = UPDATES[cfg.update]
         if state is not None:
             self._restore(state, resume_from)
+        # Wrappers last: weights are loaded into, and saved from, the plain modules (ckpt.unwrap).
+        self.G, self.D = fast.wrap(self.G, self.D, cfg.compile, self.dist)
+        if self.dist.rank:  # other ranks draw their own noise and dropout masks
+            seed = cfg.seed + distributed.RANK_SEED_STRIDE * self.dist.rank + self.step
+            self.rng.manual_seed(seed)
+            torch.manual_seed(seed)
         from .observers import make_observers
 
         self.observers = make_observers(self)  # epochs.jsonl, --tensorboard, report.html at the end
@@ -195,7 +210,10 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------------
     def _real_batch(self, perm: torch.Tensor, b: int) -> torch.Tensor:
         idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size]
-        return to_unit(self.images[idx])
+        if self.dist.world > 1:  # this rank's shard of the global batch
+            idx = idx[self.dist.rank::self.dist.world]
+        real = to_unit(self.images[idx])  # gather uint8 first: 4x less memory traffic than float
+        return real.contiguous(memory_format=torch.channels_last) if self.fast.channels_last else real
 
     def fit(self) -> Path:
         while True:
@@ -217,9 +235,10 @@ class Trainer:
         acc = torch.zeros(len(STATS_KEYS), device=self.device)
         acc_n, acc_imgs, t_log = 0, 0, time.perf_counter()
         last_saved = self.step
-        print(f"dcgan: training {cfg.model} on {cfg.data} ({self.n} images, "
-              f"{self.arch['resolution']}x{self.arch['resolution']}x{self.arch['channels']}) on "
-              f"{describe(self.device)}; run folder {self.run_dir}", file=sys.stderr)
+        if self.dist.rank == 0:
+            print(f"dcgan: training {cfg.model} on {cfg.data} ({self.n} images, "
+                  f"{self.arch['resolution']}x{self.arch['resolution']}x{self.arch['channels']}) on "
+                  f"{describe(self.device)}{self.dist.describe()}; run folder {self.run_dir}", file=sys.stderr)
         try:
             while self.epoch < cfg.epochs and self.step < total_steps and not self._stop:
                 perm = epoch_permutation(self.n, cfg.seed, self.epoch).to(self.device)
@@ -258,7 +277,7 @@ class Trainer:
         finally:
             self._restore_signals(handlers)
         frames = sorted((self.run_dir / "samples").glob("epoch_*.png"))
-        if frames:
+        if frames and self.dist.rank == 0:
             save_gif(frames, self.run_dir / "progress.gif")
         self.observers.finish(self.run_dir)
         if self._stop:
@@ -282,8 +301,10 @@ class Trainer:
                     leave=False, dynamic_ncols=True)
 
     def _log(self, acc: torch.Tensor, n: int, imgs: int, t0: float):
-        values = (acc / n).tolist()  # the only host sync of the loop, once per interval
+        # The only host sync of the loop, once per interval (averaged over ranks under torchrun).
+        values = distributed.all_mean(acc / n, self.dist).tolist()
         now = time.perf_counter()
+        imgs *= self.dist.world
         row = {"epoch": self.epoch + 1, "step": self.step, "images_per_s": round(imgs / (now - t0), 1),
                "elapsed_s": round(self.elapsed, 2)}
         row.update({k: round(v, 6) for k, v in zip(STATS_KEYS, values)})
@@ -346,9 +367,12 @@ class Trainer:
         raise _RolledBack
 
     def save_stats(self, rows: list[dict]) -> None:
-        append_jsonl(self.run_dir / "stats.jsonl", rows)
+        if self.dist.rank == 0:
+            append_jsonl(self.run_dir / "stats.jsonl", rows)
 
     def _epoch_end(self, secs: float) -> None:
+        if self.dist.rank != 0:
+            return
         grid = self.sample_grid()
         save_png(grid, self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png", scale=2)
         self.observers.epoch_end(self, secs, grid)
@@ -359,12 +383,13 @@ class Trainer:
     @torch.no_grad()
     def sample_grid(self):
         # Inference mode, as the tutorial's `generator(seed, training=False)`: BN running stats.
-        was = self.G.training
-        self.G.eval()
+        G = ckpt.unwrap(self.G)
+        was = G.training
+        G.eval()
         try:
-            fake = self.G(self.fixed_noise)
+            fake = G(self.fixed_noise)
         finally:
-            self.G.train(was)
+            G.train(was)
         return make_grid(fake, nrow=4)
 
     def save(self) -> Path:
@@ -372,11 +397,16 @@ class Trainer:
         if not all(math.isfinite(v) for k, v in health.items() if k.endswith("weight_norm")):
             # Never checkpoint a diverged model: the newest checkpoint must stay a good one.
             self._on_nonfinite(f"weights became non-finite by step {self.step}")
+        if self.dist.rank != 0:
+            self.dist.barrier()  # wait for rank 0's checkpoint, so no rank races ahead of it
+            return self.run_dir
         meta = {"arch": self.arch, "config": self.cfg.to_dict(), "epoch": self.epoch,
                 "noise": {"distribution": "normal", "mean": 0.0, "std": 1.0, "dim": self.arch["noise_dim"]},
                 "output_range": [-1.0, 1.0]}
-        return ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
+        path = ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
                          keep=self.cfg.keep)
+        self.dist.barrier()
+        return path
 
     # -- signals: Ctrl-C / SIGTERM finish the step, save, and stop ----------------------------
     def _install_signals(self):
@@ -419,17 +449,27 @@ def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = N
 
         print(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
         return Path(cfg.out or "runs")
+    dist = distributed.setup(cfg.device)
     run_dir = Path(cfg.out) if cfg.out else new_run_dir(Path("runs"), cfg.model, cfg.data)
+    run_dir = distributed.broadcast(run_dir, dist)  # rank 0 numbers the folder for everyone
     if (run_dir / "config.json").exists():
         raise DcganError(f"{run_dir} already holds a run; resume it with `dcgan train --resume "
                          f"{run_dir}` or choose another --out")
+    dist.barrier()
     cfg.out = str(run_dir)
-    with RunLock(run_dir):
+    with _rank0_lock(run_dir, dist):
         trainer = Trainer(cfg, run_dir)
-        write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
-                                             "device_name": describe(trainer.device),
-                                             "torch": torch.__version__})
+        if dist.rank == 0:
+            write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
+                                                 "device_name": describe(trainer.device),
+                                                 "world_size": dist.world, "torch": torch.__version__})
         return trainer.fit()
+
+
+def _rank0_lock(run_dir: Path, dist: distributed.Dist):
+    import contextlib
+
+    return RunLock(run_dir) if dist.rank == 0 else contextlib.nullcontext()
 
 
 def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
@@ -438,18 +478,21 @@ def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
     if not (run_dir / "config.json").exists():
         raise DcganError(f"{run_dir} is not a dcgan run folder (no config.json); give the folder "
                          "that `dcgan train` created")
-    with RunLock(run_dir):
-        newest = ckpt.newest_good(run_dir)
+    dist = distributed.setup(overrides.get("device") or "auto")
+    with _rank0_lock(run_dir, dist):
+        newest = ckpt.newest_good(run_dir, quiet=dist.rank != 0)
         if newest is None:
             raise DcganError(f"{run_dir} has no usable checkpoint to resume from; start a new run")
         state = ckpt.load_state(newest)
         saved = TrainConfig.from_dict(state.get("config") or json.loads((run_dir / "config.json").read_text()))
         overrides.pop("out", None)
         cfg = check_resume(saved, overrides)
-        print(f"dcgan: resuming {run_dir} from {newest.name} (epoch {state['epoch']}, "
-              f"step {state['step']})", file=sys.stderr)
+        if dist.rank == 0:
+            print(f"dcgan: resuming {run_dir} from {newest.name} (epoch {state['epoch']}, "
+                  f"step {state['step']})", file=sys.stderr)
         trainer = Trainer(cfg, run_dir, state=state, resume_from=newest)
-        write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
-                                             "device_name": describe(trainer.device),
-                                             "torch": torch.__version__})
+        if dist.rank == 0:
+            write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
+                                                 "device_name": describe(trainer.device),
+                                                 "world_size": dist.world, "torch": torch.__version__})
         return trainer.fit()
