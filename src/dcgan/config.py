@@ -21,7 +21,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
              "precision", "compile", "adam", "channels_last", "progress", "eval_every", "on_nan",
-             "on_failure", "tensorboard"}
+             "on_failure", "tensorboard", "report"}
 
 
 @dataclass
@@ -59,6 +59,8 @@ class TrainConfig:
     channels_last: bool = False         # NHWC activations (same math; see fast.py)
     progress: bool = True               # a progress bar when stderr is a terminal
     on_nan: str = "stop"
+    tensorboard: bool = False           # TensorBoard event files in RUN/tensorboard/
+    report: bool = True                 # report.html at the end of training
     data_dir: str | None = None
     out: str | None = None
 

@@ -122,6 +122,9 @@ class Trainer:
             seed = cfg.seed + distributed.RANK_SEED_STRIDE * self.dist.rank + self.step
             self.rng.manual_seed(seed)
             torch.manual_seed(seed)
+        from .observers import make_observers
+
+        self.observers = make_observers(self)  # epochs.jsonl, --tensorboard, report.html at the end
 
     # -- setup -------------------------------------------------------------------------------
     def _load_data(self) -> datasets.ImageSet:
@@ -276,6 +279,7 @@ class Trainer:
         frames = sorted((self.run_dir / "samples").glob("epoch_*.png"))
         if frames and self.dist.rank == 0:
             save_gif(frames, self.run_dir / "progress.gif")
+        self.observers.finish(self.run_dir)
         if self._stop:
             raise KeyboardInterrupt(self._stop)
         return self.run_dir
@@ -314,6 +318,7 @@ class Trainer:
             bad += [k for k, v in health.items() if not math.isfinite(v)]
             self._on_nonfinite(f"{', '.join(bad)} became non-finite at step {self.step}")
         self.save_stats([row])
+        self.observers.log(row)
         return torch.zeros_like(acc), 0, 0, time.perf_counter()
 
     def _health(self) -> dict[str, float]:
@@ -370,6 +375,7 @@ class Trainer:
             return
         grid = self.sample_grid()
         save_png(grid, self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png", scale=2)
+        self.observers.epoch_end(self, secs, grid)
         print(f"epoch {self.epoch}/{self.cfg.epochs}: {secs:.1f} s, "
               f"{self.batches_per_epoch * self.cfg.batch_size / secs:.0f} img/s, step {self.step}",
               file=sys.stderr)

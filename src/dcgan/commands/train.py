@@ -59,6 +59,9 @@ def add(sub) -> None:
     p.add_argument("--channels-last", action="store_true", help="NHWC memory format (same math)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--on-nan", help="stop | rollback when losses become non-finite")
+    p.add_argument("--tensorboard", action="store_true", help="log scalars and sample grids for "
+                   "TensorBoard in RUN/tensorboard/ (needs the tensorboard package)")
+    p.add_argument("--no-report", dest="report", action="store_false", help="no report.html at the end")
     p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
     p.add_argument("--out", help="run folder (default: a new numbered folder under runs/)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")

@@ -1,0 +1,223 @@
+"""``dcgan explore``: a local page for walking a generator's noise space by hand.
+
+A stdlib ``ThreadingHTTPServer`` (no web framework), bound to 127.0.0.1 unless told otherwise,
+serving one self-contained page (inline CSS and JS, nothing fetched from elsewhere) and one image
+endpoint:
+
+    GET /                    the page
+    GET /api/info            {"noise_dim", "resolution", "channels", "directions", "model", ...}
+    GET /api/image?seed=S&seed2=T&t=0.5&d=0.0,1.5,...   -> PNG
+        z = slerp(z(S), z(T), t) + sum_i d_i * direction_i   (t and seed2 optional)
+
+The directions are the top singular vectors of G's first layer (``latent.directions``); a slider's
+value is in units of the noise's standard deviation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import torch
+
+from . import latent
+from .errors import DcganError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+N_DIRECTIONS = 4
+SLIDER_RANGE = 3.0     # +-3 standard deviations along each direction
+MAX_SEED = 2**31 - 1
+DISPLAY_PX = 280       # the page shows the image at least this big
+
+
+class Explorer:
+    """The generator and its directions; thread-safe image rendering."""
+
+    def __init__(self, target: str | Path, device: str = "cpu", n_directions: int = N_DIRECTIONS):
+        from .inference import load_generator
+
+        self.G, self.meta = load_generator(target, device)
+        self.dirs = latent.directions(self.G, n_directions)
+        self.lock = threading.Lock()  # one forward pass at a time: BN and torch threads are shared
+        arch = self.meta["arch"]
+        self.info = {"model": arch["model"], "noise_dim": arch["noise_dim"],
+                     "resolution": arch["resolution"], "channels": arch["channels"],
+                     "directions": len(self.dirs), "range": SLIDER_RANGE, "step": self.meta.get("step"),
+                     "data": (self.meta.get("config") or {}).get("data"), "target": str(target)}
+
+    def z(self, seed: int, seed2: int | None = None, t: float = 0.0,
+          d: list[float] | None = None) -> torch.Tensor:
+        dim = self.info["noise_dim"]
+        z = latent.seed_z(seed, dim)
+        if seed2 is not None and t:
+            z = latent.slerp(z, latent.seed_z(seed2, dim), t)
+        for value, direction in zip(d or [], self.dirs):
+            z = z + value * direction
+        return z
+
+    def png(self, seed: int, seed2: int | None = None, t: float = 0.0,
+            d: list[float] | None = None) -> bytes:
+        z = self.z(seed, seed2, t, d)
+        with self.lock:
+            img = latent.render(self.G, z[None])[0]
+        return latent.as_png(img)
+
+
+def _int(q: dict, name: str, default: int | None) -> int | None:
+    if name not in q or q[name][0] == "":
+        return default
+    value = int(q[name][0])
+    if not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{name} must be in 0..{MAX_SEED}")
+    return value
+
+
+def _float(text: str, lo: float, hi: float) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return min(max(value, lo), hi)
+
+
+def make_handler(explorer: Explorer):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "dcgan-explore"
+
+        def log_message(self, fmt, *args):  # quiet: a slider drag is dozens of requests
+            pass
+
+        def _send(self, status: int, body: bytes, ctype: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            url = urlparse(self.path)
+            if url.path in ("/", "/index.html"):
+                return self._send(200, page(explorer.info).encode(), "text/html; charset=utf-8")
+            if url.path == "/api/info":
+                return self._send(200, json.dumps(explorer.info).encode(), "application/json")
+            if url.path == "/api/image":
+                q = parse_qs(url.query)
+                try:
+                    seed = _int(q, "seed", 0)
+                    seed2 = _int(q, "seed2", None)
+                    t = _float(q["t"][0], 0.0, 1.0) if "t" in q else 0.0
+                    d = [_float(v, -SLIDER_RANGE, SLIDER_RANGE)
+                         for v in q.get("d", [""])[0].split(",") if v != ""]
+                except ValueError as exc:
+                    return self._send(HTTPStatus.BAD_REQUEST, f"bad query: {exc}".encode(),
+                                      "text/plain; charset=utf-8")
+                return self._send(200, explorer.png(seed, seed2, t, d), "image/png")
+            if url.path == "/favicon.ico":
+                return self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
+            return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
+
+    return Handler
+
+
+def make_server(explorer: Explorer, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
+    try:
+        server = ThreadingHTTPServer((host, port), make_handler(explorer))
+    except OSError as exc:
+        raise DcganError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another "
+                         "--port (0 picks a free one)") from None
+    server.daemon_threads = True
+    return server
+
+
+def serve(target: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+          device: str = "cpu", open_browser: bool = False) -> None:
+    import sys
+
+    server = make_server(Explorer(target, device), host, port)
+    url = f"http://{host}:{server.server_address[1]}/"
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"dcgan: warning: listening on {host}: anyone who can reach this machine can use it",
+              file=sys.stderr)
+    print(f"dcgan: exploring {target} at {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def page(info: dict) -> str:
+    """The explorer page: inline CSS and JS only."""
+    sliders = "\n".join(
+        f'<label>direction {i + 1} <input type=range class=dir id=d{i} min=-{info["range"]} '
+        f'max={info["range"]} step=0.1 value=0><output id=o{i}>0.0</output></label>'
+        for i in range(info["directions"]))
+    title = f'{info["model"]} · {info["data"] or ""} · step {info["step"]}'
+    return PAGE.replace("__TITLE__", title).replace("__SLIDERS__", sliders).replace(
+        "__PX__", str(max(DISPLAY_PX, info["resolution"] * 4))).replace("__INFO__", json.dumps(info))
+
+
+PAGE = r"""<!doctype html><html lang=en><head><meta charset=utf-8>
+<title>dcgan explore</title><style>
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;display:flex;gap:2em;flex-wrap:wrap}
+#view img{width:__PX__px;height:__PX__px;image-rendering:pixelated;background:#000;border:1px solid #999}
+fieldset{border:1px solid #ccc;margin:0 0 1em;padding:.5em 1em}label{display:block;margin:.4em 0}
+input[type=range]{width:16em;vertical-align:middle}output{display:inline-block;width:3em;text-align:right}
+input[type=number]{width:7em}#status{color:#777;font-size:.85em}h1{font-size:1.2em;margin:0 0 .6em}
+</style></head><body>
+<div id=view><h1>__TITLE__</h1><img id=img alt="generated image"><div id=status>loading</div></div>
+<div id=controls>
+<fieldset><legend>seed A</legend>
+<label>seed <input type=number id=seed min=0 value=0>
+<button id=random type=button>random</button></label></fieldset>
+<fieldset><legend>interpolate A → B</legend>
+<label>seed B <input type=number id=seed2 min=0 value=1></label>
+<label>t <input type=range id=t min=0 max=1 step=0.01 value=0><output id=ot>0.00</output></label>
+</fieldset>
+<fieldset><legend>latent directions (σ)</legend>__SLIDERS__
+<button id=reset type=button>reset</button></fieldset>
+</div>
+<script>
+const INFO = __INFO__;
+const $ = id => document.getElementById(id);
+let pending = null, busy = false, shown = "";
+function query() {
+  const d = [];
+  for (let i = 0; i < INFO.directions; i++) { d.push($("d" + i).value); $("o" + i).textContent = Number($("d" + i).value).toFixed(1); }
+  $("ot").textContent = Number($("t").value).toFixed(2);
+  return "seed=" + Math.max(0, parseInt($("seed").value || "0")) + "&seed2=" + Math.max(0, parseInt($("seed2").value || "0")) +
+         "&t=" + $("t").value + "&d=" + d.join(",");
+}
+function update() {
+  pending = query();
+  if (!busy) next();
+}
+function next() {
+  if (pending === null || pending === shown) { busy = false; return; }
+  busy = true;
+  const q = pending; pending = null;
+  const img = new Image();
+  img.onload = () => { $("img").src = img.src; $("img").dataset.query = q; shown = q;
+                       $("status").textContent = q; busy = false; next(); };
+  img.onerror = () => { $("status").textContent = "error for " + q; busy = false; next(); };
+  img.src = "/api/image?" + q;
+}
+document.querySelectorAll("input").forEach(el => el.addEventListener("input", update));
+$("random").onclick = () => { $("seed").value = Math.floor(Math.random() * 100000); update(); };
+$("reset").onclick = () => { document.querySelectorAll(".dir").forEach(s => s.value = 0); $("t").value = 0; update(); };
+update();
+</script></body></html>"""
+
+
+__all__ = ["Explorer", "make_server", "serve", "page", "DEFAULT_HOST", "DEFAULT_PORT"]

@@ -1,0 +1,99 @@
+"""Exporting the generator alone, for use without dcgan: safetensors, TorchScript or ONNX.
+
+Every export carries the same metadata, so a consumer needs nothing else to draw images:
+
+    {"format": "dcgan-generator-export", "model": "tf-tutorial", "noise": {"distribution": "normal",
+     "mean": 0.0, "std": 1.0, "dim": 100}, "resolution": 28, "channels": 1,
+     "output_range": [-1.0, 1.0], "layout": "NCHW", "input": "z", "output": "images", ...}
+
+* safetensors: the weights; the metadata as JSON strings in the file header (``arch`` rebuilds the
+  network with ``dcgan.models.build_generator``);
+* TorchScript: a traced module (``torch.jit.load`` runs it with torch alone); the metadata in the
+  archive's extra file ``dcgan.json``;
+* ONNX: input ``z`` (batch, dim), output ``images`` (batch, C, H, W), dynamic batch; the metadata
+  in the model's ``metadata_props`` (key ``dcgan``, JSON) — runs in onnxruntime.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import DcganError
+from .fsutil import atomic_write
+
+FORMATS = ("safetensors", "torchscript", "onnx")
+EXTRA_FILE = "dcgan.json"
+ONNX_KEY = "dcgan"
+ONNX_OPSET = 17
+SUFFIX = {".safetensors": "safetensors", ".pt": "torchscript", ".ts": "torchscript",
+          ".torchscript": "torchscript", ".onnx": "onnx"}
+
+
+def export_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    arch = meta["arch"]
+    noise = meta.get("noise") or {"distribution": "normal", "mean": 0.0, "std": 1.0,
+                                  "dim": arch["noise_dim"]}
+    return {"format": "dcgan-generator-export", "model": arch["model"], "arch": arch, "noise": noise,
+            "resolution": arch["resolution"], "channels": arch["channels"],
+            "output_range": meta.get("output_range", [-1.0, 1.0]), "layout": "NCHW",
+            "input": "z", "output": "images", "step": meta.get("step"),
+            "data": (meta.get("config") or {}).get("data"), "dcgan_version": meta.get("dcgan_version")}
+
+
+def export(target: str | Path, fmt: str | None = None, out: str | Path | None = None) -> Path:
+    """Write the generator of ``target`` (run, checkpoint or .safetensors) as ``fmt`` to ``out``."""
+    from .inference import load_generator
+
+    if out is None:
+        raise DcganError("--out FILE is required, e.g. --out generator.onnx")
+    out = Path(out)
+    fmt = fmt or SUFFIX.get(out.suffix.lower())
+    if fmt not in FORMATS:
+        raise DcganError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    G, meta = load_generator(target, "cpu")
+    info = export_metadata(meta)
+    if fmt == "safetensors":
+        from .checkpoint import weights_blob
+
+        return atomic_write(out, weights_blob(G, info))
+    z = torch.randn(2, info["noise"]["dim"], generator=torch.Generator().manual_seed(0))
+    if fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings: padding sizes are fixed per resolution
+            traced = torch.jit.trace(G, z)
+        return atomic_write(out, lambda fh: torch.jit.save(traced, fh,
+                                                            _extra_files={EXTRA_FILE: json.dumps(info)}))
+    return _export_onnx(G, z, info, out)
+
+
+def _export_onnx(G, z: torch.Tensor, info: dict[str, Any], out: Path) -> Path:
+    try:
+        import onnx
+    except ImportError:
+        raise DcganError("ONNX export needs the onnx package: pip install 'dcgan[export]' "
+                         "(or pip install onnx)") from None
+    import io
+
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # The TorchScript-based exporter: it needs only `onnx`; torch's default (dynamo) exporter
+        # would also need onnxscript for a graph this simple.
+        torch.onnx.export(G, (z,), buf, input_names=["z"], output_names=["images"],
+                          dynamic_axes={"z": {0: "batch"}, "images": {0: "batch"}},
+                          opset_version=ONNX_OPSET, dynamo=False)
+    model = onnx.load_from_string(buf.getvalue())
+    entry = model.metadata_props.add()
+    entry.key, entry.value = ONNX_KEY, json.dumps(info)
+    model.doc_string = (f"dcgan generator ({info['model']}): z ~ N(0, 1) of shape (batch, "
+                        f"{info['noise']['dim']}) -> images (batch, {info['channels']}, "
+                        f"{info['resolution']}, {info['resolution']}) in [-1, 1]")
+    return atomic_write(out, model.SerializeToString())
+
+
+__all__ = ["export", "export_metadata", "FORMATS"]

@@ -1,0 +1,190 @@
+"""Walking the generator's noise space: seeds as vectors, interpolation, vector arithmetic, directions.
+
+A seed ``s`` names the noise vector ``torch.randn(1, dim, generator=Generator().manual_seed(s))``,
+which is also the first image of ``dcgan sample --seed s``, so every picture here can be made again.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import DcganError
+from .fsutil import atomic_write
+from .images import make_grid, save_png, to_uint8
+
+METHODS = ("slerp", "lerp")
+GIF_MS = 80          # per interpolation frame
+GIF_SCALE = 4        # 28 px digits are too small to look at; nearest-neighbour upscale
+STRIP_SCALE = 2
+
+
+def parse_seeds(text: str, flag: str = "--seeds", minimum: int = 1) -> list[int]:
+    try:
+        seeds = [int(s) for s in str(text).replace(" ", "").split(",") if s != ""]
+    except ValueError:
+        raise DcganError(f"{flag} takes comma-separated integers, e.g. 1,2,3; got {text!r}") from None
+    if len(seeds) < minimum:
+        raise DcganError(f"{flag} needs at least {minimum} seed(s), e.g. {flag} 1,2,3")
+    return seeds
+
+
+def seed_z(seed: int, dim: int) -> torch.Tensor:
+    """The noise vector (dim,) a seed names."""
+    return torch.randn(1, dim, generator=torch.Generator().manual_seed(int(seed)))[0]
+
+
+def seeds_z(seeds: list[int], dim: int) -> torch.Tensor:
+    return torch.stack([seed_z(s, dim) for s in seeds])  # (n, dim)
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    return a + (b - a) * t
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Along the great circle from a to b, scaling the norm linearly: Gaussian noise lives near a
+    sphere, and a straight line between two samples dips through its low-density inside."""
+    na, nb = a.norm(), b.norm()
+    ua, ub = a / na, b / nb
+    omega = torch.arccos((ua * ub).sum().clamp(-1.0, 1.0))
+    if omega.abs() < 1e-6:  # (nearly) the same direction: slerp degenerates to lerp
+        return lerp(a, b, t)
+    so = torch.sin(omega)
+    u = (torch.sin((1 - t) * omega) / so) * ua + (torch.sin(t * omega) / so) * ub
+    return u * lerp(na, nb, t)
+
+
+def path(zs: torch.Tensor, steps: int, method: str = "slerp") -> torch.Tensor:
+    """``steps`` frames from each z to the next (the last z included once): ((n-1)*steps+1, dim)."""
+    if method not in METHODS:
+        raise DcganError(f"unknown --method {method!r}; choose slerp or lerp")
+    if steps < 1:
+        raise DcganError("--steps must be at least 1")
+    mix = slerp if method == "slerp" else lerp
+    frames = [mix(a, b, i / steps) for a, b in zip(zs[:-1], zs[1:]) for i in range(steps)]
+    return torch.stack([*frames, zs[-1]])
+
+
+@torch.no_grad()
+def render(G: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Noise (n, dim) -> uint8 images (n, C, H, W), in eval mode on G's device."""
+    device = next(G.parameters()).device
+    out = [to_uint8(G(z[i:i + batch_size].to(device))) for i in range(0, len(z), batch_size)]
+    return torch.cat(out)
+
+
+def _frame(img: torch.Tensor, scale: int):
+    from PIL import Image
+
+    arr = img.permute(1, 2, 0).numpy()
+    pil = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
+    return pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
+
+
+def interpolate(target: str | Path, seeds: list[int], steps: int = 16, method: str = "slerp",
+                out: str | Path = "walk.gif", device: str = "cpu") -> Path:
+    """A walk through the seeds' noise vectors: an animated GIF (there and back) or a PNG strip
+    (one row per pair of seeds)."""
+    from .inference import load_generator
+
+    if len(seeds) < 2:
+        raise DcganError("--seeds needs at least two seeds to interpolate between, e.g. --seeds 1,2,3")
+    out = Path(out)
+    if out.suffix.lower() not in (".gif", ".png"):
+        raise DcganError(f"--out {out}: use a .gif (animation) or a .png (strip of frames)")
+    G, _ = load_generator(target, device)
+    imgs = render(G, path(seeds_z(seeds, G.noise_dim), steps, method))
+    if out.suffix.lower() == ".png":
+        # one row per segment, steps+1 frames each (the end of one row starts the next)
+        rows = [imgs[k * steps:(k + 1) * steps + 1] for k in range(len(seeds) - 1)]
+        return save_png(make_grid(torch.cat(rows), nrow=steps + 1), out, scale=STRIP_SCALE)
+    frames = [_frame(im, GIF_SCALE).convert("RGB") for im in imgs]
+    frames += frames[-2:0:-1]  # and back, so the loop has no jump
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=GIF_MS, loop=0)
+    return atomic_write(out, buf.getvalue())
+
+
+def arithmetic_z(a: list[int], b: list[int], c: list[int], dim: int) -> torch.Tensor:
+    """mean(z_a) - mean(z_b) + mean(z_c), the DCGAN paper's vector arithmetic on averaged noise."""
+    return seeds_z(a, dim).mean(0) - seeds_z(b, dim).mean(0) + seeds_z(c, dim).mean(0)
+
+
+def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
+               out: str | Path = "arithmetic.png", device: str = "cpu") -> Path:
+    """A picture of the sum: one row per group (its seeds, then the image of its mean noise, as the
+    paper shows them), and the result on the right."""
+    from PIL import Image, ImageDraw
+
+    from .inference import load_generator
+
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise DcganError(f"--out {out}: arithmetic writes a .png")
+    G, _ = load_generator(target, device)
+    dim = G.noise_dim
+    groups = [a, b, c]
+    means = torch.stack([seeds_z(g, dim).mean(0) for g in groups])
+    result = render(G, (means[0] - means[1] + means[2])[None])[0]
+    scale, pad, label_w = 3, 6, 28
+    size = G.resolution * scale
+    width_n = max(len(g) for g in groups)
+    W = label_w + (width_n + 1) * (size + pad) + 3 * pad + label_w + size + pad
+    H = 3 * (size + pad) + pad + 16
+    canvas = Image.new("RGB", (W, H), "white")
+    draw = ImageDraw.Draw(canvas)
+    for r, (name, sign, group) in enumerate(zip("abc", ("", "-", "+"), groups)):
+        y = pad + r * (size + pad)
+        draw.text((4, y + size // 2 - 6), f"{sign}{name}", fill="black")
+        imgs = render(G, seeds_z(group, dim))
+        for k, im in enumerate(imgs):
+            canvas.paste(_frame(im, scale).convert("RGB"), (label_w + k * (size + pad), y))
+        x_mean = label_w + width_n * (size + pad) + pad
+        canvas.paste(_frame(render(G, means[r][None])[0], scale).convert("RGB"), (x_mean, y))
+        draw.rectangle([x_mean - 2, y - 2, x_mean + size + 1, y + size + 1], outline="#888")
+    x_res = label_w + (width_n + 1) * (size + pad) + 3 * pad + label_w
+    y_res = pad + (size + pad)
+    draw.text((x_res - label_w + 6, y_res + size // 2 - 6), "=", fill="black")
+    canvas.paste(_frame(result, scale).convert("RGB"), (x_res, y_res))
+    draw.rectangle([x_res - 2, y_res - 2, x_res + size + 1, y_res + size + 1], outline="#c00")
+    draw.text((label_w, H - 16), "seeds, then the image of their mean noise (boxed); result in red",
+              fill="#444")
+    buf = io.BytesIO()
+    canvas.save(buf, format="PNG")
+    return atomic_write(out, buf.getvalue())
+
+
+def directions(G: nn.Module, k: int = 4) -> torch.Tensor:
+    """``k`` unit directions in noise space that G's first layer amplifies most: the top singular
+    vectors of its weight over the noise dimension (a cheap, data-free relative of GANSpace's PCA).
+    Returns (k, dim)."""
+    dim = G.noise_dim
+    for module in G.modules():
+        if isinstance(module, nn.Linear) and module.in_features == dim:
+            w = module.weight.detach().float().cpu()          # (out, dim)
+            break
+        if isinstance(module, nn.ConvTranspose2d) and module.in_channels == dim:
+            w = module.weight.detach().float().cpu().reshape(dim, -1).T  # (C*k*k, dim)
+            break
+    else:  # no recognisable first layer: fixed random orthonormal directions
+        w = torch.randn(dim, dim, generator=torch.Generator().manual_seed(0))
+    _, _, vh = torch.linalg.svd(w, full_matrices=False)
+    dirs = vh[:k]                                              # (k, dim), orthonormal rows
+    # a sign convention, so the same weights always give the same slider direction
+    signs = torch.sign(dirs[torch.arange(len(dirs)), dirs.abs().argmax(1)])
+    return dirs * signs[:, None]
+
+
+def as_png(img: torch.Tensor, scale: int = 1) -> bytes:
+    """uint8 (C, H, W) -> PNG bytes."""
+    buf = io.BytesIO()
+    _frame(img, scale).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+__all__ = ["parse_seeds", "seed_z", "seeds_z", "lerp", "slerp", "path", "render", "interpolate",
+           "arithmetic", "arithmetic_z", "directions", "as_png", "METHODS"]
