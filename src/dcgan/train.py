@@ -99,6 +99,9 @@ class Trainer:
         self._update = UPDATES[cfg.update]
         if state is not None:
             self._restore(state, resume_from)
+        from .monitor import make_monitor
+
+        self.monitor = make_monitor(self)  # --eval-every: metrics, best checkpoint, health checks
 
     # -- setup -------------------------------------------------------------------------------
     def _load_data(self) -> datasets.ImageSet:
@@ -283,6 +286,8 @@ class Trainer:
         print(f"epoch {self.epoch}/{self.cfg.epochs}: {secs:.1f} s, "
               f"{self.batches_per_epoch * self.cfg.batch_size / secs:.0f} img/s, step {self.step}",
               file=sys.stderr)
+        if self.monitor is not None:
+            self.monitor.epoch_end(self)
 
     @torch.no_grad()
     def sample_grid(self):
@@ -300,7 +305,8 @@ class Trainer:
                 "noise": {"distribution": "normal", "mean": 0.0, "std": 1.0, "dim": self.arch["noise_dim"]},
                 "output_range": [-1.0, 1.0]}
         return ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
-                         keep=self.cfg.keep)
+                         keep=self.cfg.keep,
+                         protect=self.monitor.protected() if getattr(self, "monitor", None) else None)
 
     # -- signals: Ctrl-C / SIGTERM finish the step, save, and stop ----------------------------
     def _install_signals(self):
