@@ -114,7 +114,7 @@ class EvalMonitor:
         row = {"epoch": trainer.epoch, "step": trainer.step, **self.measure(trainer.G)}
         fid = row[METRIC]
         problems = self._health(row)
-        if fid < self.best_fid and not problems:
+        if fid < self.best_fid:
             path = trainer.save()
             self.best_fid, self.best_ckpt, self.best_modes = fid, path.name, row["modes"]
             row["best"] = True

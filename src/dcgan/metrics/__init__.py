@@ -33,9 +33,10 @@ FAKE_SEED = 0
 def real_features(data: str, ext, n: int, split: str = REFERENCE_SPLIT,
                   data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """Features of the first ``n`` images of a real split, from the cache when it is valid."""
-    from safetensors.numpy import load_file, save_file
+    from safetensors.numpy import load_file, save
 
     from .. import data as datasets
+    from ..fsutil import atomic_write
     from ..data.cache import cache_path, data_root
 
     images_set = datasets.load(data, split, data_dir)  # also verifies the split's hash
@@ -52,9 +53,6 @@ def real_features(data: str, ext, n: int, split: str = REFERENCE_SPLIT,
         except Exception:  # a damaged cache is recomputed, never trusted
             path.unlink(missing_ok=True)
     feats, _, labels = ext(images_set.images[:n])
-    from ..fsutil import atomic_write
-    from safetensors.numpy import save
-
     tensors = {"features": np.ascontiguousarray(feats)}
     if labels is not None:
         tensors["labels"] = np.ascontiguousarray(labels.astype(np.int64))
@@ -91,10 +89,11 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
                     "step": meta.get("step"), "seed": seed}
 
 
-def _fix(images: torch.Tensor, channels: int, what: str) -> torch.Tensor:
-    if images.shape[1] != channels and images.shape[1] in (1, 3, 4):
-        if channels == 1 and images.shape[1] == 3 and bool((images[:, :1] == images).all()):
-            return images[:, :1].contiguous()  # grey saved as RGB
+def _fix(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """Grey images saved as RGB (three equal channels) become one channel; anything else is kept
+    and checked against the data set later."""
+    if channels == 1 and images.shape[1] == 3 and bool((images[:, :1] == images).all()):
+        return images[:, :1].contiguous()
     return images
 
 
@@ -119,7 +118,7 @@ def read_array(path: Path, channels: int, resolution: int) -> torch.Tensor:
         arr = arr.transpose(0, 3, 1, 2)  # NHWC -> NCHW
     if arr.ndim != 4:
         raise DcganError(f"{path} holds an array of shape {arr.shape}; expected N x C x H x W")
-    return _fix(torch.from_numpy(np.ascontiguousarray(arr)), channels, str(path))
+    return _fix(torch.from_numpy(np.ascontiguousarray(arr)), channels)
 
 
 def _read_png(path: Path, channels: int) -> np.ndarray:
