@@ -232,3 +232,19 @@ def test_eval_every_needs_a_data_set_with_an_evaluator(tiny_mnist, tmp_path, cap
                  "--out", str(tmp_path / "r"), "--no-progress"])
     assert code == 2
     assert "no evaluator classifier for 'blobs'" in capsys.readouterr().err
+
+
+def test_inception_without_its_weights_is_a_clear_error_not_a_fallback(tiny_mnist, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from dcgan.errors import DcganError
+
+    fake = types.ModuleType("torch_fidelity")
+    inner = types.ModuleType("torch_fidelity.feature_extractor_inceptionv3")
+    inner.FeatureExtractorInceptionV3 = object
+    monkeypatch.setitem(sys.modules, "torch_fidelity", fake)
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", inner)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(DcganError, match="weights-inception-2015-12-05-6726825d.pth"):
+        evaluate(_test_images(8), data="mnist", n=8, features="inception")
