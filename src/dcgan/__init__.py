@@ -10,22 +10,11 @@ The Python API mirrors the command line::
 
 __version__ = "0.1.0"
 
+# Imported eagerly on purpose: `dcgan.train` must be the function, and a lazily imported submodule
+# of the same name would replace it on the package.
+from .errors import DcganError  # noqa: E402
+from .inference import discriminate, load_discriminator, load_generator, sample  # noqa: E402
+from .train import train  # noqa: E402
+
 __all__ = ["train", "load_generator", "load_discriminator", "sample", "discriminate", "DcganError",
            "__version__"]
-
-
-def __getattr__(name: str):
-    # Lazy, so `import dcgan` and `dcgan --help` stay fast and import no torch until needed.
-    if name == "train":
-        from .train import train
-
-        return train
-    if name in ("load_generator", "load_discriminator", "sample", "discriminate"):
-        from . import inference as _sample
-
-        return getattr(_sample, name)
-    if name == "DcganError":
-        from .errors import DcganError
-
-        return DcganError
-    raise AttributeError(name)

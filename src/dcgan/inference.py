@@ -38,18 +38,23 @@ def load_discriminator(target: str | Path, device: str = "cpu") -> tuple[nn.Modu
     return D.to(pick_device(device)).eval(), meta
 
 
+NOISE_CHUNK = 1024  # noise is drawn in chunks of this size whatever the batch size
+
+
 @torch.no_grad()
 def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500):
-    """Yield uint8 (b, C, H, W) batches of ``n`` images from one seeded noise stream."""
+    """Yield uint8 (b, C, H, W) batches of ``n`` images from one seeded noise stream.
+
+    The noise is drawn in fixed chunks, so image k of ``seed`` is the same image whatever the
+    batch size, and memory stays bounded however large ``n`` is.
+    """
     dim = G.noise_dim
     device = next(G.parameters()).device
     g = torch.Generator().manual_seed(seed)
-    done = 0
-    while done < n:
-        b = min(batch_size, n - done)
-        z = torch.randn(b, dim, generator=g).to(device)
-        yield to_uint8(G(z))
-        done += b
+    for start in range(0, n, NOISE_CHUNK):
+        z = torch.randn(min(NOISE_CHUNK, n - start), dim, generator=g)
+        for part in z.split(batch_size):
+            yield to_uint8(G(part.to(device)))
 
 
 def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | None = None,

@@ -57,8 +57,14 @@ def local_idx(raw: Path, files: dict[str, str]) -> Callable[[Path], Path]:
 def mirror_idx(url: str, raw: Path, files: dict[str, str]) -> Callable[[Path], Path]:
     def source(_tmp: Path) -> Path:
         for fname, md5 in files.items():
-            if not (raw / fname).exists():
-                download(url + fname, raw / fname, md5, "md5")
+            path = raw / fname
+            if path.exists():
+                try:
+                    check_hash(path, md5, "md5")
+                    continue
+                except SourceFailed:
+                    pass  # damaged or foreign: replaced below only by a verified download
+            download(url + fname, path, md5, "md5")
         return raw
     return source
 

@@ -21,6 +21,7 @@ _ALLOWED = {
     ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("_codecs", "encode"),  # protocol-2 pickles written by Python 3 spell bytes as encode(str)
 }
 
 
@@ -33,6 +34,10 @@ class _Restricted(pickle.Unpickler):
         if (module, name) in _ALLOWED:
             import numpy
 
+            if module == "_codecs":
+                import codecs
+
+                return codecs.encode
             if name in ("ndarray", "dtype"):
                 return getattr(numpy, name)
             core = getattr(numpy, "_core", None) or numpy.core  # numpy 2 renamed numpy.core
