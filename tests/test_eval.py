@@ -248,3 +248,12 @@ def test_inception_without_its_weights_is_a_clear_error_not_a_fallback(tiny_mnis
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(DcganError, match="weights-inception-2015-12-05-6726825d.pth"):
         evaluate(_test_images(8), data="mnist", n=8, features="inception")
+
+
+def test_a_missing_evaluator_says_how_to_train_it(monkeypatch, tmp_path):
+    import dcgan.evaluators as ev
+    from dcgan.errors import DcganError
+
+    monkeypatch.setattr(ev, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(DcganError, match="dcgan evaluator train mnist"):
+        load_classifier("mnist")

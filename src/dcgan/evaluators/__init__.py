@@ -198,6 +198,9 @@ def load_classifier(data: str, device: str | torch.device = "cpu",
     if key in _CACHE:
         return _CACHE[key]
     if not path.is_file():
+        if not spec.sha256:
+            raise DcganError(f"no {spec.data} evaluator is shipped with this version; train one with "
+                             f"`dcgan evaluator train {spec.data}` (it writes {path})")
         raise DcganError(f"the {spec.data} evaluator weights are missing ({path}); reinstall dcgan "
                          f"or rebuild them with `dcgan evaluator train {spec.data}`")
     digest = sha256_file(path)
