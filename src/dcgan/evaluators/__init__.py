@@ -72,9 +72,9 @@ class EvaluatorSpec:
 
 
 EVALUATORS: dict[str, EvaluatorSpec] = {
-    "mnist": EvaluatorSpec("mnist", "mnist-classifier.safetensors", sha256="57135a4633cce49ace45f5e324eec89bc94c67ee973a39a37928d84ed3da81f3",
-                        test_accuracy=0.996,
-                           epochs=3),
+    "mnist": EvaluatorSpec("mnist", "mnist-classifier.safetensors",
+                           sha256="57135a4633cce49ace45f5e324eec89bc94c67ee973a39a37928d84ed3da81f3",
+                           test_accuracy=0.996, epochs=3),
     "fashion-mnist": EvaluatorSpec("fashion-mnist", "fashion-mnist-classifier.safetensors", sha256="",
                                    test_accuracy=0.0, epochs=5, shift=1),
 }
