@@ -33,6 +33,7 @@ from .fsutil import atomic_write, sha256_file, write_json
 G_FILE, D_FILE, STATE_FILE, MANIFEST = ("generator.safetensors", "discriminator.safetensors",
                                         "training_state.pt", "manifest.json")
 PREFIX = "step_"
+BEST = "best.json"   # checkpoints/best.json: which checkpoint is the best so far, never pruned
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -87,14 +88,23 @@ def all_checkpoints(ckpt_root: Path) -> list[Path]:
 
 
 def prune(ckpt_root: Path, keep: int, protect: set[str]) -> None:
+    """Remove interrupted saves and all but the newest ``keep`` checkpoints, sparing the best one."""
     for stale in ckpt_root.glob(".tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
     if keep <= 0:
         return
+    best_name = (read_best(ckpt_root.parent) or {}).get("checkpoint")
+    protect = protect | ({best_name} if best_name else set())
     ckpts = all_checkpoints(ckpt_root)
     for old in ckpts[:-keep]:
         if old.name not in protect:
-            shutil.rmtree(old, ignore_errors=True)
+            # Rename first, so a crash mid-delete leaves a .tmp- folder (ignored), never a half checkpoint.
+            doomed = ckpt_root / f".tmp-pruned-{old.name}"
+            try:
+                os.replace(old, doomed)
+            except OSError:
+                continue
+            shutil.rmtree(doomed, ignore_errors=True)
 
 
 def verify(ckpt: Path) -> str | None:
@@ -173,3 +183,44 @@ def load_state(ckpt: Path) -> dict[str, Any]:
     except Exception as exc:  # weights_only refusals and corrupt zips raise various types
         raise DcganError(f"{ckpt / STATE_FILE} cannot be loaded safely ({type(exc).__name__}); "
                          "it was not written by dcgan or is damaged") from None
+
+
+def mark_best(run_dir: Path, ckpt: Path | str, metric: str | None = None,
+              value: float | None = None) -> Path:
+    """Record ``ckpt`` as the run's best checkpoint (atomically); pruning never removes it.
+
+    ``ckpt`` is a checkpoint folder or its name; ``metric``/``value`` (e.g. ``"fid"``, 12.3) are
+    kept beside it so a later evaluation can decide whether it found a better one.
+    """
+    run_dir = Path(run_dir)
+    name = Path(ckpt).name
+    folder = run_dir / "checkpoints" / name
+    if not name.startswith(PREFIX) or not folder.is_dir():
+        raise DcganError(f"{folder} is not a checkpoint of {run_dir}; give one of "
+                         f"{[p.name for p in all_checkpoints(run_dir / 'checkpoints')]}")
+    problem = verify(folder)
+    if problem:
+        raise DcganError(f"checkpoint {folder} is damaged ({problem}); it cannot be the best one")
+    return write_json(run_dir / "checkpoints" / BEST,
+                      {"checkpoint": name, "metric": metric, "value": value})
+
+
+def read_best(run_dir: Path) -> dict[str, Any] | None:
+    """The best-checkpoint record (``{"checkpoint", "metric", "value"}``), or None if none is set."""
+    try:
+        record = json.loads((Path(run_dir) / "checkpoints" / BEST).read_text())
+    except (OSError, ValueError):
+        return None
+    name = record.get("checkpoint") if isinstance(record, dict) else None
+    if not isinstance(name, str) or not name.startswith(PREFIX) or Path(name).name != name:
+        return None  # hand-edited or damaged: no checkpoint is protected, nothing outside is touched
+    return record
+
+
+def best(run_dir: Path) -> Path | None:
+    """The best checkpoint folder if one is marked, still present and verified, else None."""
+    record = read_best(run_dir)
+    if record is None:
+        return None
+    folder = Path(run_dir) / "checkpoints" / record["checkpoint"]
+    return folder if folder.is_dir() and verify(folder) is None else None

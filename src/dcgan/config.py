@@ -20,7 +20,8 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
-             "precision", "compile", "progress", "eval_every", "on_nan", "on_failure", "tensorboard"}
+             "precision", "compile", "adam", "channels_last", "progress", "eval_every", "on_nan",
+             "on_failure", "tensorboard"}
 
 
 @dataclass
@@ -54,6 +55,8 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False
+    adam: str = "auto"                  # auto | foreach | fused | for-loop (same math; see fast.py)
+    channels_last: bool = False         # NHWC activations (same math; see fast.py)
     progress: bool = True               # a progress bar when stderr is a terminal
     on_nan: str = "stop"
     eval_every: int | None = None       # epochs between evaluations (dcgan.monitor); None: off

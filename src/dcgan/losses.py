@@ -20,6 +20,14 @@ class Loss:
     gradient_penalty: float = 0.0  # lambda of WGAN-GP; the trainer adds the penalty term
     probability: bool = True       # whether sigmoid(D) reads as P(real)
 
+    # The real and fake halves of ``d`` (d = d_real + d_fake for every loss here), for update
+    # schemes that step D on real and fake batches separately (Keras-GAN).
+    def d_real(self, real: Tensor, target: Tensor | float = 1.0) -> Tensor:
+        return _HALVES[self.name][0](real, target)
+
+    def d_fake(self, fake: Tensor, target: Tensor | float = 0.0) -> Tensor:
+        return _HALVES[self.name][1](fake, target)
+
 
 def _bce_d(real: Tensor, fake: Tensor, rt: Tensor | float = 1.0, ft: Tensor | float = 0.0) -> Tensor:
     # Both terms as in the tutorials: BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean.
@@ -56,6 +64,19 @@ LOSSES: dict[str, Loss] = {
     "lsgan": Loss("lsgan", _ls_d, _ls_g, probability=False),
     "hinge": Loss("hinge", _hinge_d, _neg_mean, probability=False),
     "wgan-gp": Loss("wgan-gp", _wgan_d, _neg_mean, gradient_penalty=10.0, probability=False),
+}
+
+
+def _bce_term(out: Tensor, t: Tensor | float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(
+        out, torch.as_tensor(t, dtype=out.dtype, device=out.device).expand_as(out))
+
+
+_HALVES: dict[str, tuple[Callable[[Tensor, Tensor | float], Tensor], Callable[[Tensor, Tensor | float], Tensor]]] = {
+    "bce": (_bce_term, _bce_term),
+    "lsgan": (lambda r, t: 0.5 * ((r - t) ** 2).mean(), lambda f, t: 0.5 * ((f - t) ** 2).mean()),
+    "hinge": (lambda r, t: F.relu(1 - r).mean(), lambda f, t: F.relu(1 + f).mean()),
+    "wgan-gp": (lambda r, t: -r.mean(), lambda f, t: f.mean()),
 }
 
 

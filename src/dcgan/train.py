@@ -3,7 +3,8 @@
 A run is a folder (``runs/0001-tf-tutorial-mnist/``):
 
 * ``config.json`` — the resolved TrainConfig, written before step 0;
-* ``stats.jsonl`` — one line per logging interval (losses, D outputs, images/s, elapsed);
+* ``stats.jsonl`` — one line per logging interval (losses, D outputs, gradient norms, images/s,
+  elapsed), and an ``{"event": "nan_rollback"}`` line for each ``--on-nan rollback``;
 * ``samples/epoch_0001.png`` — a grid from 16 fixed noise vectors after every epoch;
 * ``progress.gif`` — those grids animated, at the end;
 * ``checkpoints/step_*/`` — see checkpoint.py; every ``ckpt_every`` epochs, at the end, on Ctrl-C.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -30,6 +32,7 @@ from torch import nn
 
 from . import checkpoint as ckpt
 from . import data as datasets
+from . import distributed, fast
 from .config import TrainConfig, check_resume, resolve
 from .devices import autocast, configure, describe, pick_device
 from .errors import DcganError
@@ -41,6 +44,12 @@ from .models import build_discriminator, build_generator, get_preset
 N_FIXED = 16                 # the tutorial's 4x4 grid of fixed noise vectors
 FIXED_NOISE_SEED = 1_000_003  # offset so the grid's noise never equals the first training batch
 STATS_KEYS = ("d_loss", "g_loss", "d_x", "d_g_z")
+NAN_LR_FACTOR = 0.5          # --on-nan rollback multiplies both learning rates by this
+MAX_ROLLBACKS = 5            # then it gives up: the run diverges whatever the learning rate
+
+
+class _RolledBack(Exception):
+    """Raised inside the loop after a NaN rollback restored a checkpoint; fit() starts over from it."""
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -53,6 +62,7 @@ def new_run_dir(root: Path, model: str, data: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     numbers = [int(p.name.split("-")[0]) for p in root.iterdir() if p.name.split("-")[0].isdigit()]
     tag = Path(data).name if os.sep in data or Path(data).exists() else data
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "-", tag)  # `emoji:black` -> `emoji-black`, valid everywhere
     return root / f"{max(numbers, default=0) + 1:04d}-{model}-{tag}"
 
 
@@ -62,8 +72,11 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, run_dir: Path, state: dict[str, Any] | None = None,
                  resume_from: Path | None = None):
         self.cfg, self.run_dir = cfg, run_dir
-        self.device = pick_device(cfg.device)
+        # Under torchrun: one process per device, each training on its shard of every global batch.
+        self.dist = distributed.setup(cfg.device)
+        self.device = self.dist.device if self.dist.world > 1 else pick_device(cfg.device)
         configure(self.device, cfg.precision)
+        self.fast = fast.resolve(cfg, self.device)  # Adam implementation, memory format
         self.preset = get_preset(cfg.model)
         self.loss = LOSSES[cfg.loss]
 
@@ -75,17 +88,20 @@ class Trainer:
         self.images = datasets.fit_images(train.images, self.arch["channels"],
                                           self.arch["resolution"]).to(self.device)
         self.batches_per_epoch = math.ceil(self.n / cfg.batch_size)
+        self.local_batch = distributed.local_batch(cfg.batch_size, self.dist.world)
 
         torch.manual_seed(cfg.seed)
         self.G = build_generator(self.arch).to(self.device)
         self.D = build_discriminator(self.arch).to(self.device)
         if cfg.g_dropout:
             _add_dropout(self.G, cfg.g_dropout)
-        fused = self.device.type == "cuda"
+        if self.fast.channels_last:
+            self.G, self.D = self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
+        adam = self.fast.adam_kwargs()
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2),
-                                      eps=cfg.adam_eps, foreach=not fused, fused=fused or None)
+                                      eps=cfg.adam_eps, **adam)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2),
-                                      eps=cfg.adam_eps, foreach=not fused, fused=fused or None)
+                                      eps=cfg.adam_eps, **adam)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
         self.rng = torch.Generator(self.device).manual_seed(cfg.seed)
         self.fixed_noise = torch.randn(N_FIXED, self.arch["noise_dim"],
@@ -94,11 +110,18 @@ class Trainer:
         self.step, self.epoch, self.batch = 0, 0, 0
         self.elapsed = 0.0
         self._stop: str | None = None
+        self._rollbacks = 0
         from .steps import UPDATES
 
         self._update = UPDATES[cfg.update]
         if state is not None:
             self._restore(state, resume_from)
+        # Wrappers last: weights are loaded into, and saved from, the plain modules (ckpt.unwrap).
+        self.G, self.D = fast.wrap(self.G, self.D, cfg.compile, self.dist)
+        if self.dist.rank:  # other ranks draw their own noise and dropout masks
+            seed = cfg.seed + distributed.RANK_SEED_STRIDE * self.dist.rank + self.step
+            self.rng.manual_seed(seed)
+            torch.manual_seed(seed)
         from .monitor import make_monitor
 
         self.monitor = make_monitor(self)  # --eval-every: metrics, best checkpoint, health checks
@@ -187,10 +210,22 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------------
     def _real_batch(self, perm: torch.Tensor, b: int) -> torch.Tensor:
         idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size]
-        return to_unit(self.images[idx])
+        if self.dist.world > 1:  # this rank's shard of the global batch
+            idx = idx[self.dist.rank::self.dist.world]
+        real = to_unit(self.images[idx])  # gather uint8 first: 4x less memory traffic than float
+        return real.contiguous(memory_format=torch.channels_last) if self.fast.channels_last else real
 
     def fit(self) -> Path:
+        while True:
+            try:
+                return self._fit()
+            except _RolledBack:  # --on-nan rollback restored a checkpoint: go on from there
+                continue
+
+    def _fit(self) -> Path:
         cfg = self.cfg
+        if cfg.on_nan == "rollback" and not ckpt.all_checkpoints(self.run_dir / "checkpoints"):
+            self.save()  # something to roll back to even if the very first interval diverges
         total_steps = cfg.epochs * self.batches_per_epoch
         if cfg.max_steps:
             total_steps = min(total_steps, cfg.max_steps)
@@ -200,9 +235,10 @@ class Trainer:
         acc = torch.zeros(len(STATS_KEYS), device=self.device)
         acc_n, acc_imgs, t_log = 0, 0, time.perf_counter()
         last_saved = self.step
-        print(f"dcgan: training {cfg.model} on {cfg.data} ({self.n} images, "
-              f"{self.arch['resolution']}x{self.arch['resolution']}x{self.arch['channels']}) on "
-              f"{describe(self.device)}; run folder {self.run_dir}", file=sys.stderr)
+        if self.dist.rank == 0:
+            print(f"dcgan: training {cfg.model} on {cfg.data} ({self.n} images, "
+                  f"{self.arch['resolution']}x{self.arch['resolution']}x{self.arch['channels']}) on "
+                  f"{describe(self.device)}{self.dist.describe()}; run folder {self.run_dir}", file=sys.stderr)
         try:
             while self.epoch < cfg.epochs and self.step < total_steps and not self._stop:
                 perm = epoch_permutation(self.n, cfg.seed, self.epoch).to(self.device)
@@ -241,7 +277,7 @@ class Trainer:
         finally:
             self._restore_signals(handlers)
         frames = sorted((self.run_dir / "samples").glob("epoch_*.png"))
-        if frames:
+        if frames and self.dist.rank == 0:
             save_gif(frames, self.run_dir / "progress.gif")
         if self._stop:
             raise KeyboardInterrupt(self._stop)
@@ -264,23 +300,77 @@ class Trainer:
                     leave=False, dynamic_ncols=True)
 
     def _log(self, acc: torch.Tensor, n: int, imgs: int, t0: float):
-        values = (acc / n).tolist()  # the only host sync of the loop, once per interval
+        # The only host sync of the loop, once per interval (averaged over ranks under torchrun).
+        values = distributed.all_mean(acc / n, self.dist).tolist()
         now = time.perf_counter()
+        imgs *= self.dist.world
         row = {"epoch": self.epoch + 1, "step": self.step, "images_per_s": round(imgs / (now - t0), 1),
                "elapsed_s": round(self.elapsed, 2)}
         row.update({k: round(v, 6) for k, v in zip(STATS_KEYS, values)})
-        if not all(math.isfinite(v) for v in values):
+        health = self._health()
+        row.update({k: round(v, 6) for k, v in health.items() if k.endswith("grad_norm")})
+        if self.scaler.is_enabled():  # fp16: inf gradients are routine, GradScaler skips those steps
+            health = {k: v for k, v in health.items() if not k.endswith("grad_norm")}
+        if not all(math.isfinite(v) for v in [*values, *health.values()]):
             self.save_stats([row])
-            raise DcganError(f"losses became non-finite at step {self.step} ({row}); lower the "
-                             f"learning rate or try --precision fp32, then `dcgan train --resume "
-                             f"{self.run_dir}` continues from the last good checkpoint")
+            bad = [k for k, v in zip(STATS_KEYS, values) if not math.isfinite(v)]
+            bad += [k for k, v in health.items() if not math.isfinite(v)]
+            self._on_nonfinite(f"{', '.join(bad)} became non-finite at step {self.step}")
         self.save_stats([row])
         return torch.zeros_like(acc), 0, 0, time.perf_counter()
 
+    def _health(self) -> dict[str, float]:
+        """Norms of G's and D's weights and latest gradients: one host sync, once per log line.
+
+        A norm is finite exactly when every element is (or nearly: an overflowing norm also means
+        the run has diverged), so four numbers cover every weight and gradient.
+        """
+        norms, names = [], []
+        for tag, module in (("g", self.G), ("d", self.D)):
+            params = list(module.parameters())
+            grads = [p.grad.detach() for p in params if p.grad is not None]
+            norms.append(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(p.detach().float()) for p in params])))
+            names.append(f"{tag}_weight_norm")
+            if grads:
+                norms.append(torch.linalg.vector_norm(torch.stack(
+                    [torch.linalg.vector_norm(g.float()) for g in grads])))
+                names.append(f"{tag}_grad_norm")
+        return dict(zip(names, torch.stack(norms).tolist()))
+
+    def _on_nonfinite(self, problem: str) -> None:
+        """--on-nan stop: a clear error. rollback: restore the newest good checkpoint, lower the
+        learning rates, record it in stats.jsonl, and raise _RolledBack so fit() goes on from there."""
+        if self.cfg.on_nan != "rollback":
+            raise DcganError(f"{problem}; lower the learning rate or try --precision fp32, then "
+                             f"`dcgan train --resume {self.run_dir}` continues from the last good "
+                             "checkpoint (or train with --on-nan rollback to do that automatically)")
+        good = ckpt.newest_good(self.run_dir)
+        if good is None or self._rollbacks >= MAX_ROLLBACKS:
+            why = "no good checkpoint" if good is None else f"{MAX_ROLLBACKS} rollbacks did not help"
+            raise DcganError(f"{problem} and {why}; start again with a lower learning rate")
+        failed_step = self.step
+        rates = [[g["lr"] * NAN_LR_FACTOR for g in opt.param_groups] for opt in (self.opt_g, self.opt_d)]
+        self._restore(ckpt.load_state(good), good)
+        for opt, lrs in zip((self.opt_g, self.opt_d), rates):  # lower than when it failed, so
+            for group, lr in zip(opt.param_groups, lrs):           # repeated rollbacks compound
+                group["lr"] = lr
+        self._rollbacks += 1
+        event = {"event": "nan_rollback", "step": failed_step, "problem": problem,
+                 "restored": good.name, "restored_step": self.step,
+                 "lr_g": self.opt_g.param_groups[0]["lr"], "lr_d": self.opt_d.param_groups[0]["lr"]}
+        self.save_stats([event])
+        print(f"dcgan: {problem}; rolled back to {good.name} and lowered the learning rates to "
+              f"{event['lr_g']:g} (G) and {event['lr_d']:g} (D)", file=sys.stderr)
+        raise _RolledBack
+
     def save_stats(self, rows: list[dict]) -> None:
-        append_jsonl(self.run_dir / "stats.jsonl", rows)
+        if self.dist.rank == 0:
+            append_jsonl(self.run_dir / "stats.jsonl", rows)
 
     def _epoch_end(self, secs: float) -> None:
+        if self.dist.rank != 0:
+            return
         grid = self.sample_grid()
         save_png(grid, self.run_dir / "samples" / f"epoch_{self.epoch:04d}.png", scale=2)
         print(f"epoch {self.epoch}/{self.cfg.epochs}: {secs:.1f} s, "
@@ -292,21 +382,31 @@ class Trainer:
     @torch.no_grad()
     def sample_grid(self):
         # Inference mode, as the tutorial's `generator(seed, training=False)`: BN running stats.
-        was = self.G.training
-        self.G.eval()
+        G = ckpt.unwrap(self.G)
+        was = G.training
+        G.eval()
         try:
-            fake = self.G(self.fixed_noise)
+            fake = G(self.fixed_noise)
         finally:
-            self.G.train(was)
+            G.train(was)
         return make_grid(fake, nrow=4)
 
     def save(self) -> Path:
+        health = self._health()
+        if not all(math.isfinite(v) for k, v in health.items() if k.endswith("weight_norm")):
+            # Never checkpoint a diverged model: the newest checkpoint must stay a good one.
+            self._on_nonfinite(f"weights became non-finite by step {self.step}")
+        if self.dist.rank != 0:
+            self.dist.barrier()  # wait for rank 0's checkpoint, so no rank races ahead of it
+            return self.run_dir
         meta = {"arch": self.arch, "config": self.cfg.to_dict(), "epoch": self.epoch,
                 "noise": {"distribution": "normal", "mean": 0.0, "std": 1.0, "dim": self.arch["noise_dim"]},
                 "output_range": [-1.0, 1.0]}
-        return ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
+        path = ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
                          keep=self.cfg.keep,
                          protect=self.monitor.protected() if getattr(self, "monitor", None) else None)
+        self.dist.barrier()
+        return path
 
     # -- signals: Ctrl-C / SIGTERM finish the step, save, and stop ----------------------------
     def _install_signals(self):
@@ -330,7 +430,7 @@ class Trainer:
 def _add_dropout(G: nn.Module, p: float) -> None:
     """The 'dropout in G' trick: dropout after each hidden activation (not after the output)."""
     acts = (nn.ReLU, nn.LeakyReLU)
-    for module in G.modules():
+    for module in list(G.modules()):  # a snapshot: the wrappers added below are not revisited
         if isinstance(module, nn.Sequential):
             for i, layer in enumerate(module):
                 if isinstance(layer, acts):
@@ -349,17 +449,27 @@ def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = N
 
         print(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
         return Path(cfg.out or "runs")
+    dist = distributed.setup(cfg.device)
     run_dir = Path(cfg.out) if cfg.out else new_run_dir(Path("runs"), cfg.model, cfg.data)
+    run_dir = distributed.broadcast(run_dir, dist)  # rank 0 numbers the folder for everyone
     if (run_dir / "config.json").exists():
         raise DcganError(f"{run_dir} already holds a run; resume it with `dcgan train --resume "
                          f"{run_dir}` or choose another --out")
+    dist.barrier()
     cfg.out = str(run_dir)
-    with RunLock(run_dir):
+    with _rank0_lock(run_dir, dist):
         trainer = Trainer(cfg, run_dir)
-        write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
-                                             "device_name": describe(trainer.device),
-                                             "torch": torch.__version__})
+        if dist.rank == 0:
+            write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
+                                                 "device_name": describe(trainer.device),
+                                                 "world_size": dist.world, "torch": torch.__version__})
         return trainer.fit()
+
+
+def _rank0_lock(run_dir: Path, dist: distributed.Dist):
+    import contextlib
+
+    return RunLock(run_dir) if dist.rank == 0 else contextlib.nullcontext()
 
 
 def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
@@ -368,18 +478,21 @@ def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
     if not (run_dir / "config.json").exists():
         raise DcganError(f"{run_dir} is not a dcgan run folder (no config.json); give the folder "
                          "that `dcgan train` created")
-    with RunLock(run_dir):
-        newest = ckpt.newest_good(run_dir)
+    dist = distributed.setup(overrides.get("device") or "auto")
+    with _rank0_lock(run_dir, dist):
+        newest = ckpt.newest_good(run_dir, quiet=dist.rank != 0)
         if newest is None:
             raise DcganError(f"{run_dir} has no usable checkpoint to resume from; start a new run")
         state = ckpt.load_state(newest)
         saved = TrainConfig.from_dict(state.get("config") or json.loads((run_dir / "config.json").read_text()))
         overrides.pop("out", None)
         cfg = check_resume(saved, overrides)
-        print(f"dcgan: resuming {run_dir} from {newest.name} (epoch {state['epoch']}, "
-              f"step {state['step']})", file=sys.stderr)
+        if dist.rank == 0:
+            print(f"dcgan: resuming {run_dir} from {newest.name} (epoch {state['epoch']}, "
+                  f"step {state['step']})", file=sys.stderr)
         trainer = Trainer(cfg, run_dir, state=state, resume_from=newest)
-        write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
-                                             "device_name": describe(trainer.device),
-                                             "torch": torch.__version__})
+        if dist.rank == 0:
+            write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
+                                                 "device_name": describe(trainer.device),
+                                                 "world_size": dist.world, "torch": torch.__version__})
         return trainer.fit()

@@ -23,6 +23,7 @@ def add(sub) -> None:
     q.add_argument("--out", default="preview.png")
     q.add_argument("--data-dir")
     q.add_argument("--split", default="train")
+    q.add_argument("--resolution", type=int, default=64, help="side of images from a folder (default 64)")
     q.set_defaults(func=run_show)
 
 
@@ -54,7 +55,7 @@ def run_show(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise DcganError("--n must be at least 1")
-    data = load_any(args.name, args.split, args.data_dir)
+    data = load_any(args.name, args.split, args.data_dir, args.resolution)
     images = data.images[: args.n]
     save_png(make_grid(images, nrow=math.ceil(math.sqrt(len(images)))), args.out, scale=2)
     print(f"wrote a grid of {len(images)} {args.name} images to {args.out}")

@@ -54,6 +54,9 @@ def add(sub) -> None:
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
     p.add_argument("--precision", help="fp32 | bf16 | fp16 (default fp32)")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    p.add_argument("--adam", help="auto | foreach | fused | for-loop: Adam's kernel, same math "
+                   "(default auto: fused on CUDA, foreach on CPU)")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format (same math)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--on-nan", help="stop | rollback when losses become non-finite")
     p.add_argument("--eval-every", type=int, metavar="K", help="every K epochs: FID (2k samples, "

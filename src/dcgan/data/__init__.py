@@ -26,6 +26,9 @@ class DataSpec:
     channels: int
     fetch: Callable[[Path], dict[str, ImageSet]]  # root -> {split: ImageSet}, verified
     splits: tuple[str, ...] = ("train", "test")
+    # cached split + the option after a colon in the name (``emoji:black``) -> what training sees
+    finish: Callable[[ImageSet, str | None], ImageSet] | None = None
+    cached: bool = True  # False: made on the fly by ``fetch`` (e.g. ``fake``), never written
 
 
 DATASETS: dict[str, DataSpec] = {}
@@ -56,9 +59,50 @@ register(DataSpec("stacked-mnist", "three MNIST digits as RGB channels (1000 mod
                   "10k test, built deterministically from MNIST", 28, 3, _fetch_stacked_mnist))
 
 
+def _fetch_fashion(root: Path) -> dict[str, ImageSet]:
+    from . import fashion
+
+    return fashion.fetch(root)
+
+
+def _fetch_cifar10(root: Path) -> dict[str, ImageSet]:
+    from . import cifar
+
+    return cifar.fetch(root)
+
+
+def _fetch_emoji(root: Path) -> dict[str, ImageSet]:
+    from . import emoji
+
+    return emoji.fetch(root)
+
+
+def _finish_emoji(data: ImageSet, option: str | None) -> ImageSet:
+    from . import emoji
+
+    return emoji.finish(data, option)
+
+
+register(DataSpec("fashion-mnist", "Zalando's Fashion-MNIST clothes, 60k train / 10k test, 28x28 grey, "
+                  "10 classes", 28, 1, _fetch_fashion))
+register(DataSpec("cifar10", "CIFAR-10 photos, 50k train / 10k test, 32x32 colour, 10 classes",
+                  32, 3, _fetch_cifar10))
+register(DataSpec("emoji", "3,786 Google emoji, 64x64 colour on white (emoji:COLOUR for another "
+                  "background), 10 categories", 64, 3, _fetch_emoji, ("train",), _finish_emoji))
+def _fake(root: Path) -> dict[str, ImageSet]:
+    from . import fake
+
+    return fake.splits(root)
+
+
+register(DataSpec("fake", "random noise images for smoke tests and benchmarks, 1,024 train / 256 "
+                  "test, 32x32 colour (resized by --resolution / --channels), no download",
+                  32, 3, _fake, cached=False))
+
+
 def get_spec(name: str) -> DataSpec:
     try:
-        return DATASETS[name]
+        return DATASETS[name.partition(":")[0]]
     except KeyError:
         raise DcganError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)} or give "
                          "a folder of images (`dcgan data list` lists them)") from None
@@ -67,7 +111,10 @@ def get_spec(name: str) -> DataSpec:
 def fetch(name: str, data_dir: str | Path | None = None, force: bool = False) -> Path:
     """Make sure every split of ``name`` is cached and verified; returns the data set's folder."""
     spec = get_spec(name)
+    name = spec.name  # options (``emoji:black``) change how a split is finished, not what is cached
     root = data_root(data_dir)
+    if not spec.cached:
+        return root / name
     paths = [cache_path(root, name, s) for s in spec.splits]
     if force or not all(load_split(p) is not None for p in paths):
         print(f"dcgan: fetching {name} into {root / name}", file=sys.stderr)
@@ -80,9 +127,15 @@ def fetch(name: str, data_dir: str | Path | None = None, force: bool = False) ->
 def load(name: str, split: str = "train", data_dir: str | Path | None = None) -> ImageSet:
     """One split of a named data set (fetching it on first use)."""
     spec = get_spec(name)
+    option = name.partition(":")[2] or None
+    if option is not None and spec.finish is None:
+        raise DcganError(f"{spec.name} takes no option after ':' (got {name!r})")
+    name = spec.name
     if split not in spec.splits:
         raise DcganError(f"{name} has no split {split!r}; it has {', '.join(spec.splits)}")
     root = data_root(data_dir)
+    if not spec.cached:
+        return spec.fetch(root)[split]
     path = cache_path(root, name, split)
     data = load_split(path)
     if data is None:
@@ -90,7 +143,7 @@ def load(name: str, split: str = "train", data_dir: str | Path | None = None) ->
         data = load_split(path)
         if data is None:
             raise DcganError(f"could not build the {name} cache at {path}; check the folder is writable")
-    return data
+    return spec.finish(data, option) if spec.finish else data
 
 
 def fit_images(images: torch.Tensor, channels: int, resolution: int) -> torch.Tensor:
@@ -120,7 +173,7 @@ def fit_images(images: torch.Tensor, channels: int, resolution: int) -> torch.Te
 def load_any(name_or_path: str, split: str = "train", data_dir: str | Path | None = None,
              resolution: int | None = None) -> ImageSet:
     """A registered data set by name, or a folder of images by path."""
-    if name_or_path in DATASETS:
+    if name_or_path.partition(":")[0] in DATASETS:  # a name wins; ./mnist reaches a folder so named
         return load(name_or_path, split, data_dir)
     path = Path(name_or_path).expanduser()
     if path.is_dir():

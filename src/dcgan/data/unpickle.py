@@ -8,6 +8,7 @@ in the stream stops loading with a DcganError before anything is called.
 from __future__ import annotations
 
 import io
+import math
 import pickle
 from typing import IO, Any
 
@@ -25,6 +26,44 @@ _ALLOWED = {
 }
 
 
+def _latin1_encode(text: Any, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as protocol-2 numpy pickles use it: array bytes stored as latin-1 text."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise DcganError(f"the pickle calls _codecs.encode with {encoding!r}, which numpy never "
+                         "writes; refusing to load it")
+    return text.encode("latin1")
+
+
+def _plain_dtype(*args: Any) -> Any:
+    """numpy.dtype, minus object dtypes: they hold arbitrary objects and allocate per element."""
+    import numpy
+
+    dtype = numpy.dtype(*args)
+    if dtype.hasobject:
+        raise DcganError("the pickle asks for a numpy object array, which a data file never holds; "
+                         "refusing to load it")
+    return dtype
+
+
+def _empty_array(reconstruct: Any) -> Any:
+    """numpy's ``_reconstruct``, allowed only as numpy itself pickles: an empty array, filled by
+    ``__setstate__`` from bytes that must then match the shape (so a few bytes that claim
+    10**12 elements allocate nothing)."""
+    import numpy
+
+    def safe(subtype: Any, shape: Any, dtype: Any) -> Any:
+        try:
+            size = math.prod(int(n) for n in shape)
+        except (TypeError, ValueError):
+            size = -1
+        if subtype is not numpy.ndarray or size != 0:
+            raise DcganError(f"the pickle builds an array of shape {shape!r} directly, which numpy "
+                             "never writes; refusing to load it")
+        return reconstruct(subtype, shape, _plain_dtype(dtype))
+
+    return safe
+
+
 class _Restricted(pickle.Unpickler):
     def __init__(self, fh: IO[bytes], source: str):
         super().__init__(fh, encoding="latin1")
@@ -35,12 +74,14 @@ class _Restricted(pickle.Unpickler):
             import numpy
 
             if module == "_codecs":
-                import codecs
-
-                return codecs.encode
-            if name in ("ndarray", "dtype"):
-                return getattr(numpy, name)
+                return _latin1_encode
+            if name == "ndarray":
+                return numpy.ndarray
+            if name == "dtype":
+                return _plain_dtype
             core = getattr(numpy, "_core", None) or numpy.core  # numpy 2 renamed numpy.core
+            if name == "_reconstruct":
+                return _empty_array(core.multiarray._reconstruct)
             return getattr(core.multiarray, name)
         raise DcganError(f"{self._source} refers to {module}.{name}, which a data file never needs; "
                          "refusing to load it (delete the file and fetch the data set again)")

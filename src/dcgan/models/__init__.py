@@ -14,6 +14,10 @@ from typing import Any
 from torch import nn
 
 from ..errors import DcganError
+from .bonsai64 import Bonsai64Discriminator, Bonsai64Generator
+from .dcgan64 import WIDTH, DCGAN64Discriminator, DCGAN64Generator, stride2_layers
+from .keras_gan import KerasGANDiscriminator, KerasGANGenerator, KerasGANMnistDiscriminator
+from .lsgan import LSGANDiscriminator, LSGANGenerator
 from .tf_tutorial import TFTutorialDiscriminator, TFTutorialGenerator
 
 
@@ -53,6 +57,7 @@ def _mult(k: int) -> Callable[[int], bool]:
 
 
 KERAS_ADAM = {"beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-7}
+TORCH_ADAM = {"beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-8}
 
 PRESETS: dict[str, Preset] = {}
 
@@ -70,6 +75,60 @@ register(Preset(
     resolution=28, channels=1, noise_dim=100, resolutions=_mult(4), data="mnist",
     recipe={"loss": "bce", "update": "simultaneous", "lr_g": 1e-4, "lr_d": 1e-4, **KERAS_ADAM,
             "batch_size": 256, "epochs": 50, "ckpt_every": 15},
+))
+
+# Keras-GAN trains 4,000 iterations of batch 32 (~2.1 MNIST epochs); 3 epochs cover them.
+KERAS_GAN_RECIPE = {"loss": "bce", "update": "keras-gan", "lr_g": 2e-4, "lr_d": 2e-4,
+                    **KERAS_ADAM, "beta1": 0.5, "batch_size": 32, "epochs": 3, "ckpt_every": 1}
+
+register(Preset(
+    name="keras-gan-mnist",
+    summary="Keras-GAN DCGAN: Dense→BN→(UpSampling2D, 3×3 conv)×2 G, 4-conv D with ZeroPadding",
+    source="https://github.com/eriklindernoren/Keras-GAN/blob/master/dcgan/dcgan.py",
+    generator=KerasGANGenerator, discriminator=KerasGANMnistDiscriminator,
+    resolution=28, channels=1, noise_dim=100, resolutions=_mult(4), data="mnist",
+    recipe=dict(KERAS_GAN_RECIPE),
+))
+
+register(Preset(
+    name="keras-gan-cifar10",
+    summary="Keras-GAN DCGAN for 32×32 colour: Dense to 8×8×128, D without the ZeroPadding",
+    source="https://github.com/eriklindernoren/Keras-GAN/blob/master/dcgan/dcgan.py",
+    generator=KerasGANGenerator, discriminator=KerasGANDiscriminator,
+    resolution=32, channels=3, noise_dim=100, resolutions=_mult(4), data="cifar10",
+    recipe=dict(KERAS_GAN_RECIPE),
+))
+
+register(Preset(
+    name="lsgan",
+    summary="CS231n LSGAN: InfoGAN-style FC+ConvT G, conv/max-pool/FC D, least-squares loss",
+    source="https://cs231n.github.io/assignments2024/assignment3/ (Generative_Adversarial_Networks.ipynb)",
+    generator=LSGANGenerator, discriminator=LSGANDiscriminator,
+    resolution=28, channels=1, noise_dim=96, resolutions=lambda r: r >= 16 and r % 4 == 0,
+    data="mnist",
+    recipe={"loss": "lsgan", "update": "alternating", "lr_g": 1e-3, "lr_d": 1e-3, **TORCH_ADAM,
+            "beta1": 0.5, "batch_size": 128, "epochs": 10, "ckpt_every": 5},
+))
+
+register(Preset(
+    name="dcgan64",
+    summary="Radford et al. / pytorch/examples DCGAN: all-conv G and D, BN, ngf=ndf=128 by default",
+    source="https://github.com/pytorch/examples/tree/main/dcgan; arXiv:1511.06434",
+    generator=DCGAN64Generator, discriminator=DCGAN64Discriminator,
+    resolution=64, channels=3, noise_dim=100, resolutions=lambda r: stride2_layers(r) > 0,
+    data="emoji", extra={"ngf": WIDTH, "ndf": WIDTH},
+    recipe={"loss": "bce", "update": "alternating", "lr_g": 2e-4, "lr_d": 2e-4, **TORCH_ADAM,
+            "beta1": 0.5, "batch_size": 128, "epochs": 25, "ckpt_every": 5},
+))
+
+register(Preset(
+    name="bonsai64",
+    summary="Keras bonsai DCGAN (Caltech-101 bonsai/ folder): Dense→ConvT×3 (4×4)→5×5 conv G, 3-conv D",
+    source="https://keras.io/examples/generative/dcgan_overriding_train_step/ (bonsai tutorial)",
+    generator=Bonsai64Generator, discriminator=Bonsai64Discriminator,
+    resolution=64, channels=3, noise_dim=100, resolutions=_mult(8), data="emoji",
+    recipe={"loss": "bce", "update": "alternating", "lr_g": 2e-4, "lr_d": 2e-4, **KERAS_ADAM,
+            "beta1": 0.5, "batch_size": 32, "epochs": 50, "ckpt_every": 5},
 ))
 
 
