@@ -61,6 +61,8 @@ class TrainConfig:
     on_nan: str = "stop"
     tensorboard: bool = False           # TensorBoard event files in RUN/tensorboard/
     report: bool = True                 # report.html at the end of training
+    eval_every: int | None = None       # epochs between evaluations (dcgan.monitor); None: off
+    on_failure: str = "warn"            # warn | stop | rollback when the health monitor fires
     data_dir: str | None = None
     out: str | None = None
 
@@ -103,6 +105,10 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
             raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0.0 <= cfg.label_flip < 0.5 or not 0.0 <= cfg.g_dropout < 1.0:
         raise DcganError("--label-flip must be in [0, 0.5) and --g-dropout in [0, 1)")
+    if cfg.eval_every is not None and cfg.eval_every < 1:
+        raise DcganError("--eval-every must be at least 1")
+    if cfg.on_failure not in ("warn", "stop", "rollback"):
+        raise DcganError("--on-failure must be warn, stop or rollback")
     if cfg.on_nan not in ("stop", "rollback"):
         raise DcganError("--on-nan must be stop or rollback")
     return cfg

@@ -125,6 +125,9 @@ class Trainer:
         from .observers import make_observers
 
         self.observers = make_observers(self)  # epochs.jsonl, --tensorboard, report.html at the end
+        from .monitor import make_monitor
+
+        self.monitor = make_monitor(self)  # --eval-every: metrics, best checkpoint, health checks
 
     # -- setup -------------------------------------------------------------------------------
     def _load_data(self) -> datasets.ImageSet:
@@ -379,6 +382,8 @@ class Trainer:
         print(f"epoch {self.epoch}/{self.cfg.epochs}: {secs:.1f} s, "
               f"{self.batches_per_epoch * self.cfg.batch_size / secs:.0f} img/s, step {self.step}",
               file=sys.stderr)
+        if self.monitor is not None:
+            self.monitor.epoch_end(self)
 
     @torch.no_grad()
     def sample_grid(self):
@@ -404,7 +409,8 @@ class Trainer:
                 "noise": {"distribution": "normal", "mean": 0.0, "std": 1.0, "dim": self.arch["noise_dim"]},
                 "output_range": [-1.0, 1.0]}
         path = ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
-                         keep=self.cfg.keep)
+                         keep=self.cfg.keep,
+                         protect=self.monitor.protected() if getattr(self, "monitor", None) else None)
         self.dist.barrier()
         return path
 

@@ -62,6 +62,10 @@ def add(sub) -> None:
     p.add_argument("--tensorboard", action="store_true", help="log scalars and sample grids for "
                    "TensorBoard in RUN/tensorboard/ (needs the tensorboard package)")
     p.add_argument("--no-report", dest="report", action="store_false", help="no report.html at the end")
+    p.add_argument("--eval-every", type=int, metavar="K", help="every K epochs: FID (2k samples, "
+                   "classifier features), modes and KL to metrics.jsonl; keeps the best checkpoint")
+    p.add_argument("--on-failure", help="warn | stop | rollback when --eval-every sees mode collapse, "
+                   "D winning or frozen losses (default warn)")
     p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
     p.add_argument("--out", help="run folder (default: a new numbered folder under runs/)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")

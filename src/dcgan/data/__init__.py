@@ -49,6 +49,16 @@ register(DataSpec("mnist", "MNIST handwritten digits, 60k train / 10k test, 28x2
                   28, 1, _fetch_mnist))
 
 
+def _fetch_stacked_mnist(root: Path) -> dict[str, ImageSet]:
+    from . import stacked
+
+    return stacked.fetch(root)
+
+
+register(DataSpec("stacked-mnist", "three MNIST digits as RGB channels (1000 modes), 60k train / "
+                  "10k test, built deterministically from MNIST", 28, 3, _fetch_stacked_mnist))
+
+
 def _fetch_fashion(root: Path) -> dict[str, ImageSet]:
     from . import fashion
 

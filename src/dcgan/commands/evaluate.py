@@ -1,0 +1,69 @@
+"""``dcgan eval`` (metrics of a generator or of images) and ``dcgan evaluator train`` (the classifiers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+ORDER = 30
+
+
+def add(sub) -> None:
+    p = sub.add_parser("eval", help="FID, KID, precision/recall, modes... of a generator or images",
+                       description="Measure generated images against a data set's test split. "
+                       "TARGET: a run folder, checkpoint, generator .safetensors, folder of PNGs, "
+                       ".npz/.npy array, or a grid PNG with --grid.")
+    p.add_argument("target", metavar="RUN_DIR|CHECKPOINT|IMAGES")
+    p.add_argument("--data", default="mnist", help="reference data set (default mnist)")
+    p.add_argument("--n", type=int, default=10000, help="images to generate / real images to "
+                   "compare with (default 10000)")
+    p.add_argument("--features", default="classifier", choices=("classifier", "inception"),
+                   help="feature space: the shipped classifier (default) or Inception-v3 "
+                   "(needs torch-fidelity and its weights)")
+    p.add_argument("--grid", metavar="ROWSxCOLS", help="TARGET is one grid PNG of this shape")
+    p.add_argument("--seed", type=int, default=0, help="noise seed for generated samples (default 0)")
+    p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help="print only the JSON result")
+    p.add_argument("--out", help="also write the JSON result to this file")
+    p.set_defaults(func=run_eval)
+
+    e = sub.add_parser("evaluator", help="the classifiers behind the metrics")
+    esub = e.add_subparsers(dest="evaluator_command", metavar="ACTION", required=True)
+    t = esub.add_parser("train", help="train an evaluator classifier from its recorded recipe",
+                        description="Reproduce a shipped evaluator: a fixed seed and recipe, "
+                        "trained on the train split, accuracy on the test split.")
+    t.add_argument("data", choices=("mnist", "fashion-mnist"))
+    t.add_argument("--out", help="weights file (default: the package's dcgan/weights/ file)")
+    t.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    t.add_argument("--limit", type=int, help="train on the first N images only (quick checks)")
+    t.add_argument("--data-dir")
+    t.set_defaults(func=run_evaluator_train)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from ..fsutil import write_json
+    from ..metrics import evaluate, format_table
+
+    result = evaluate(args.target, data=args.data, n=args.n, features=args.features, grid=args.grid,
+                      seed=args.seed, data_dir=args.data_dir, device=args.device)
+    if args.out:
+        write_json(args.out, result)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_table(result))
+        print(json.dumps(result))
+    return 0
+
+
+def run_evaluator_train(args: argparse.Namespace) -> int:
+    from ..evaluators import EVALUATORS, train_classifier
+
+    result = train_classifier(args.data, out=args.out, epochs=args.epochs, limit=args.limit,
+                              data_dir=args.data_dir, log=lambda s: print(s, file=sys.stderr))
+    spec = EVALUATORS[args.data]
+    result["matches_shipped"] = result["sha256"] == spec.sha256
+    print(json.dumps(result, indent=2))
+    return 0

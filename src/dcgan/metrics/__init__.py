@@ -1,0 +1,247 @@
+"""``evaluate``: how good a generator is, measured against a data set's test split.
+
+    from dcgan.metrics import evaluate
+    result = evaluate("runs/0001-tf-tutorial-mnist", data="mnist", n=10000)
+
+The target may be a run folder, a checkpoint, a generator ``.safetensors``, a folder of PNGs, an
+``.npz``/``.npy`` array of uint8 images, or a grid PNG (with ``grid=(rows, cols)``). The result is
+one JSON-able dict: the metrics (see ``registry``) and the protocol that produced them. Features
+of the real reference split are cached under ``<data root>/eval-cache/``, keyed by the split's
+sha256, the extractor's weights sha256 and n.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..errors import DcganError
+from .features import check_images, extractor
+from .registry import DEFAULT, METRICS, Sets, compute, frechet_distance, gaussian_stats
+
+REFERENCE_SPLIT = "test"
+FAKE_SEED = 0
+
+
+def real_features(data: str, ext, n: int, split: str = REFERENCE_SPLIT,
+                  data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """Features of the first ``n`` images of a real split, from the cache when it is valid."""
+    from safetensors.numpy import load_file, save
+
+    from .. import data as datasets
+    from ..fsutil import atomic_write
+    from ..data.cache import cache_path, data_root
+
+    images_set = datasets.load(data, split, data_dir)  # also verifies the split's hash
+    root = data_root(data_dir)
+    split_hash = cache_path(root, data, split).with_suffix(".sha256").read_text().strip()
+    n = min(n, len(images_set))
+    key = f"{data}-{split}-{n}-{ext.name}-{ext.weights_sha256[:16]}-{split_hash[:16]}"
+    path = root / "eval-cache" / f"{key}.safetensors"
+    info = {"split": split, "n": n, "split_sha256": split_hash, "cache": str(path)}
+    if path.is_file():
+        try:
+            t = load_file(str(path))
+            return t["features"], t.get("labels"), info
+        except Exception:  # a damaged cache is recomputed, never trusted
+            path.unlink(missing_ok=True)
+    feats, _, labels = ext(images_set.images[:n])
+    tensors = {"features": np.ascontiguousarray(feats)}
+    if labels is not None:
+        tensors["labels"] = np.ascontiguousarray(labels.astype(np.int64))
+    atomic_write(path, save(tensors))
+    return feats, labels, info
+
+
+def load_images(target: str | Path, n: int, channels: int, resolution: int,
+                grid: tuple[int, int] | None = None, seed: int = FAKE_SEED,
+                device: str = "cpu") -> tuple[torch.Tensor, dict]:
+    """Generated images as uint8 (N, C, H, W) and a description of where they came from."""
+    path = Path(target)
+    if not path.exists():
+        raise DcganError(f"{target} does not exist; give a run folder, checkpoint, .safetensors, "
+                         "folder of PNGs, .npz/.npy file or a grid PNG with --grid")
+    suffix = path.suffix.lower()
+    if grid is not None:
+        if suffix != ".png":
+            raise DcganError("--grid reads one grid PNG; give a .png file")
+        return read_grid(path, grid, channels, resolution), {"kind": "grid", "path": str(path)}
+    if suffix in (".npz", ".npy"):
+        return read_array(path, channels, resolution), {"kind": "array", "path": str(path)}
+    if path.is_dir() and not (path / "config.json").exists() and not list(path.glob("*.safetensors")) \
+            and not (path / "checkpoints").exists():
+        return read_folder(path, channels, resolution), {"kind": "folder", "path": str(path)}
+    if suffix == ".png":
+        raise DcganError(f"{path} is one PNG; pass --grid ROWSxCOLS if it is a grid of samples")
+    from ..checkpoint import G_FILE, resolve_weights
+    from ..inference import generate, load_generator
+
+    G, meta = load_generator(path, device)
+    images = torch.cat(list(generate(G, n, seed)))
+    return images, {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE)),
+                    "step": meta.get("step"), "seed": seed}
+
+
+def _fix(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """Grey images saved as RGB (three equal channels) become one channel; anything else is kept
+    and checked against the data set later."""
+    if channels == 1 and images.shape[1] == 3 and bool((images[:, :1] == images).all()):
+        return images[:, :1].contiguous()
+    return images
+
+
+def read_array(path: Path, channels: int, resolution: int) -> torch.Tensor:
+    try:
+        arr = np.load(path, allow_pickle=False)
+        if isinstance(arr, np.lib.npyio.NpzFile):
+            with arr:
+                keys = list(arr.keys())
+                key = "images" if "images" in keys else (keys[0] if len(keys) == 1 else None)
+                if key is None:
+                    raise DcganError(f"{path} holds {keys}; name the image array 'images'")
+                arr = arr[key]
+    except (OSError, ValueError) as exc:
+        raise DcganError(f"cannot read {path} as a numpy array ({exc})") from None
+    if arr.dtype != np.uint8:
+        raise DcganError(f"{path} holds {arr.dtype}; save uint8 images in [0, 255] (e.g. `dcgan sample "
+                         "--out x.npz`)")
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim == 4 and arr.shape[-1] in (1, 3) and arr.shape[1] not in (1, 3):
+        arr = arr.transpose(0, 3, 1, 2)  # NHWC -> NCHW
+    if arr.ndim != 4:
+        raise DcganError(f"{path} holds an array of shape {arr.shape}; expected N x C x H x W")
+    return _fix(torch.from_numpy(np.ascontiguousarray(arr)), channels)
+
+
+def _read_png(path: Path, channels: int) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            arr = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DcganError(f"cannot read image {path}: {exc}") from None
+    return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def read_folder(path: Path, channels: int, resolution: int) -> torch.Tensor:
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
+    if not files:
+        raise DcganError(f"{path} holds no images (.png/.jpg/.webp) and no checkpoint")
+    arrs = [_read_png(f, channels) for f in files]
+    shapes = {a.shape for a in arrs}
+    if len(shapes) != 1:
+        raise DcganError(f"the images in {path} have different sizes {sorted(shapes)[:3]}")
+    return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).contiguous()
+
+
+def read_grid(path: Path, grid: tuple[int, int], channels: int, resolution: int) -> torch.Tensor:
+    """Cut a rows x cols grid (as ``make_grid`` writes it, any uniform padding, any integer
+    upscale) into images."""
+    rows, cols = grid
+    arr = _read_png(path, channels)
+    h, w = arr.shape[:2]
+    for scale in (1, 2, 3, 4, 8):
+        res = resolution * scale
+        pad_w, pad_h = (w - cols * res), (h - rows * res)
+        if pad_w < 0 or pad_h < 0 or pad_w % (cols + 1) or pad_h % (rows + 1):
+            continue
+        pw, ph = pad_w // (cols + 1), pad_h // (rows + 1)
+        if pw != ph:
+            continue
+        tiles = [arr[ph + r * (res + ph): ph + r * (res + ph) + res,
+                     pw + c * (res + pw): pw + c * (res + pw) + res][::scale, ::scale]
+                 for r in range(rows) for c in range(cols)]
+        return torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).contiguous()
+    raise DcganError(f"{path} is {w}x{h} pixels, which is not a {rows}x{cols} grid of {resolution}x"
+                     f"{resolution} images with uniform padding; check --grid")
+
+
+def parse_grid(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        r, c = (int(v) for v in text.lower().split("x"))
+        assert r > 0 and c > 0
+        return r, c
+    except (ValueError, AssertionError):
+        raise DcganError(f"--grid {text!r}: write ROWSxCOLS, e.g. 8x8") from None
+
+
+def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10000,
+             features: str = "classifier", grid: tuple[int, int] | str | None = None,
+             seed: int = FAKE_SEED, data_dir: str | None = None, device: str = "cpu",
+             metrics: tuple[str, ...] = DEFAULT, split: str = REFERENCE_SPLIT) -> dict[str, Any]:
+    """Every metric for ``target`` against ``data``'s reference split; see the module docstring."""
+    from .. import data as datasets
+
+    if n < 2:
+        raise DcganError("--n must be at least 2")
+    spec = datasets.get_spec(data)
+    if isinstance(grid, str):
+        grid = parse_grid(grid)
+    t0 = time.perf_counter()
+    ext = extractor(data, features, device)
+    if isinstance(target, torch.Tensor):
+        fake, source = target, {"kind": "tensor"}
+    else:
+        fake, source = load_images(target, n, spec.channels, spec.resolution, grid, seed, device)
+    fake = fake[:n]
+    if features == "classifier":
+        check_images(fake, spec.channels, spec.resolution, data)
+    if len(fake) < 2:
+        raise DcganError(f"{target} holds {len(fake)} image(s); metrics need at least 2")
+    real, _, ref = real_features(data, ext, n, split, data_dir)
+    fake_feats, fake_probs, fake_labels = ext(fake)
+    sets = Sets(real, fake_feats, fake_probs, fake_labels, n_classes=ext.n_classes,
+                mode_min_count=1 if data == "stacked-mnist" else None, seed=seed)
+    values = compute(sets, metrics)
+    return {
+        "data": data, "source": source, "metrics": values,
+        "protocol": {"n_real": len(real), "n_generated": len(fake), "reference_split": ref["split"],
+                     "reference_sha256": ref["split_sha256"], "extractor": ext.name,
+                     "extractor_sha256": ext.weights_sha256, "feature_dim": int(real.shape[1]),
+                     "precision_recall_k": 3, "density_coverage_k": 5,
+                     "mode_rule": ("a mode is covered with >= 1 sample (VEEGAN protocol)"
+                                   if data == "stacked-mnist" else
+                                   "a class is covered with >= 10 % of its uniform share"),
+                     "dcgan_version": __version__},
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+ROWS = [("fid", "FID", "{:.3f}"), ("kid", "KID", "{:.5f}"), ("precision", "precision", "{:.4f}"),
+        ("recall", "recall", "{:.4f}"), ("density", "density", "{:.4f}"), ("coverage", "coverage", "{:.4f}"),
+        ("modes", "modes covered", "{}"), ("kl_uniform", "KL(gen || uniform)", "{:.4f}"),
+        ("mean_confidence", "mean confidence", "{:.4f}"), ("classifier_score", "classifier score", "{:.3f}")]
+
+
+def format_table(result: dict[str, Any]) -> str:
+    m, p = result["metrics"], result["protocol"]
+    lines = [f"{'metric':<20} value"]
+    for key, label, fmt in ROWS:
+        if key in m:
+            value = fmt.format(m[key])
+            if key == "kid":
+                value += f" ± {m['kid_std']:.5f}"
+            if key == "modes":
+                value += f" / {m['n_modes']}"
+            lines.append(f"{label:<20} {value}")
+    if "histogram" in m and len(m["histogram"]) <= 10:
+        lines.append(f"{'class histogram':<20} {m['histogram']}")
+    lines.append(f"protocol: {p['n_generated']} generated vs {p['n_real']} real ({result['data']} "
+                 f"{p['reference_split']}), {p['extractor']} features "
+                 f"(sha256 {p['extractor_sha256'][:12]}), dcgan {p['dcgan_version']}")
+    return "\n".join(lines)
+
+
+__all__ = ["evaluate", "format_table", "real_features", "METRICS", "Sets", "compute",
+           "frechet_distance", "gaussian_stats"]
