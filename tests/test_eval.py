@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ from dcgan.fsutil import read_jsonl, sha256_file
 from dcgan.images import make_grid, save_png
 from dcgan.metrics import evaluate
 
-REAL_MNIST = Path.home() / ".cache" / "dcgan" / "data" / "mnist"
 TARGET_ACCURACY = {"mnist": 0.993, "fashion-mnist": 0.92}
 
 
@@ -119,12 +117,10 @@ def test_eval_errors_are_one_clear_line(tiny_mnist, tmp_path, capsys, args, mess
 # -- sanity on the real MNIST -------------------------------------------------------------------
 
 @pytest.fixture
-def real_mnist(tmp_path, monkeypatch):
-    if not (REAL_MNIST / "train.safetensors").exists():
-        pytest.skip("real MNIST is not cached")
+def real_mnist(tmp_path, monkeypatch, real_mnist_dir):
     root = tmp_path / "real"
     root.mkdir()
-    (root / "mnist").symlink_to(REAL_MNIST, target_is_directory=True)
+    (root / "mnist").symlink_to(real_mnist_dir, target_is_directory=True)
     monkeypatch.setenv("DCGAN_DATA", str(root))
     return root
 
