@@ -8,7 +8,9 @@ data folder by hand; the error says exactly where.
 
 from __future__ import annotations
 
+import lzma
 import tarfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +55,8 @@ def read_members(tarball: Path) -> dict[str, bytes]:
                     raise SourceFailed(f"{tarball.name}: {member.name} is not a plain batch file")
                 fh = tar.extractfile(member)
                 found[parts[1]] = fh.read() if fh else b""
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        # zlib.error: a damaged .gz stream surfaces from gzip as zlib's own exception, not OSError
         raise SourceFailed(f"{tarball} is not a readable tarball ({exc})") from None
     missing = sorted(wanted - found.keys())
     if missing:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import pickle
+import pickletools
 from typing import IO, Any
 
 from ..errors import DcganError
@@ -87,9 +88,25 @@ class _Restricted(pickle.Unpickler):
                          "refusing to load it (delete the file and fetch the data set again)")
 
 
+def _check_lengths(data: bytes, source: str) -> None:
+    """Refuse a pickle whose length-prefixed strings claim more bytes than the data holds.
+
+    The C unpickler allocates a BINBYTES/BINUNICODE string at its claimed size before reading it, so
+    one flipped length byte in a small file would allocate up to 4 GiB (found by
+    tests/test_hostile_readers.py). ``pickletools.genops`` reads only what is there, and runs nothing.
+    """
+    try:
+        for _ in pickletools.genops(io.BytesIO(data)):
+            pass
+    except Exception as exc:  # ValueError "expected N bytes ... only M remain", bad opcodes, ...
+        raise DcganError(f"{source} is not a readable data pickle ({type(exc).__name__}: {exc}); "
+                         "delete it and fetch the data set again") from None
+
+
 def restricted_load(fh: IO[bytes] | bytes, source: str = "pickle file") -> Any:
     """Unpickle ``fh`` allowing only numpy arrays, dtypes and plain containers."""
     if isinstance(fh, (bytes, bytearray)):
+        _check_lengths(fh, source)
         fh = io.BytesIO(fh)
     try:
         return _Restricted(fh, source).load()
