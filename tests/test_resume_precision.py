@@ -44,12 +44,13 @@ def fp16_cpu_unsupported() -> str | None:
     return None
 
 
+@pytest.mark.slow  # autocast on CPU is slow: about 1.5 min per precision on a shared 2-core machine
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_resume_mid_epoch_is_bit_exact(tiny_mnist, tmp_path, precision):
     if precision == "fp16" and (why := fp16_cpu_unsupported()):
         pytest.skip(why)
-    whole = dcgan.train(out=str(tmp_path / "whole"), epochs=2, precision=precision, **TINY)
-    part = dcgan.train(out=str(tmp_path / "part"), epochs=2, max_steps=3, precision=precision, **TINY)
+    whole = dcgan.train(out=str(tmp_path / "whole"), epochs=1, precision=precision, **TINY)
+    part = dcgan.train(out=str(tmp_path / "part"), epochs=1, max_steps=3, precision=precision, **TINY)
     assert ckpt.all_checkpoints(part / "checkpoints")[-1].name == "step_000000003"  # mid-epoch 1
     dcgan.train(resume=part, max_steps=10_000)
     sa, sb = assert_same_run(whole, part)
@@ -58,5 +59,5 @@ def test_mixed_precision_resume_mid_epoch_is_bit_exact(tiny_mnist, tmp_path, pre
         assert sa["scaler"] and sa["scaler"] == sb["scaler"]
     else:
         assert not sa["scaler"]
-    for name in ("epoch_0001.png", "epoch_0002.png"):
+    for name in ("epoch_0001.png",):
         assert (whole / "samples" / name).read_bytes() == (part / "samples" / name).read_bytes()
