@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .errors import DcganError
+from .bnstats import BN_MODES
 from .losses import LOSSES
 from .models import get_preset
 
@@ -21,7 +22,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
              "precision", "compile", "adam", "channels_last", "progress", "eval_every", "on_nan",
-             "on_failure", "tensorboard", "report"}
+             "on_failure", "tensorboard", "report", "sample_bn"}
 
 
 @dataclass
@@ -63,6 +64,7 @@ class TrainConfig:
     report: bool = True                 # report.html at the end of training
     eval_every: int | None = None       # epochs between evaluations (dcgan.monitor); None: off
     on_failure: str = "warn"            # warn | stop | rollback when the health monitor fires
+    sample_bn: str = "precise"          # BatchNorm statistics for grids and samples (bnstats.py)
     data_dir: str | None = None
     out: str | None = None
 
@@ -94,6 +96,8 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"unknown update scheme {cfg.update!r}; choose one of {', '.join(UPDATES)}")
     if cfg.precision not in PRECISIONS:
         raise DcganError(f"unknown precision {cfg.precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if cfg.sample_bn not in BN_MODES:
+        raise DcganError(f"unknown --sample-bn {cfg.sample_bn!r}; choose one of {', '.join(BN_MODES)}")
     if cfg.gp_weight is None:
         cfg.gp_weight = LOSSES[cfg.loss].gradient_penalty
     for name in ("epochs", "batch_size", "log_every", "n_critic"):

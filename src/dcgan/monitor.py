@@ -24,7 +24,9 @@ from typing import Any
 
 import torch
 
+from . import bnstats
 from . import checkpoint as ckpt
+from .checkpoint import unwrap
 from .errors import DcganError
 from .fsutil import append_jsonl, read_jsonl, write_json
 
@@ -55,6 +57,7 @@ class EvalMonitor:
 
         cfg = trainer.cfg
         self.every, self.on_failure = cfg.eval_every, cfg.on_failure
+        self.sample_bn, self.batch_size = cfg.sample_bn, cfg.batch_size
         if self.on_failure not in ON_FAILURE:
             raise DcganError(f"--on-failure must be one of {', '.join(ON_FAILURE)}")
         self.run_dir: Path = trainer.run_dir
@@ -93,12 +96,8 @@ class EvalMonitor:
         from .metrics.registry import Sets, classes, frechet_distance, gaussian_stats
 
         device = next(G.parameters()).device
-        was = G.training
-        G.eval()
-        try:
+        with bnstats.inference(unwrap(G), self.sample_bn, self.batch_size) as G:
             imgs = torch.cat([to_uint8(G(z.to(device))) for z in self.noise.split(500)])
-        finally:
-            G.train(was)
         imgs = fit_images(imgs, self.spec.channels, self.spec.resolution)
         feats, probs, labels = self.ext(imgs)
         sets = Sets(self.real_stats[0], feats, probs, labels, n_classes=self.ext.n_classes,

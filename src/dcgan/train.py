@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import bnstats
 from . import checkpoint as ckpt
 from . import data as datasets
 from . import distributed, fast
@@ -387,14 +388,10 @@ class Trainer:
 
     @torch.no_grad()
     def sample_grid(self):
-        # Inference mode, as the tutorial's `generator(seed, training=False)`: BN running stats.
-        G = ckpt.unwrap(self.G)
-        was = G.training
-        G.eval()
-        try:
+        # Inference mode, as the tutorial's `generator(seed, training=False)`, with BatchNorm
+        # statistics per --sample-bn: re-estimated for the current weights, or the running ones.
+        with bnstats.inference(ckpt.unwrap(self.G), self.cfg.sample_bn, self.cfg.batch_size) as G:
             fake = G(self.fixed_noise)
-        finally:
-            G.train(was)
         return make_grid(fake, nrow=4)
 
     def save(self) -> Path:

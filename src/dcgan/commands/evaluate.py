@@ -25,6 +25,9 @@ def add(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed for generated samples (default 0)")
     p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--bn", choices=("precise", "running"),
+                   help="BatchNorm statistics: precise (re-estimated for these weights) or running (the stored "
+                        "moving averages, the tutorial's training=False); default: the run's --sample-bn")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--out", help="also write the JSON result to this file")
     p.set_defaults(func=run_eval)
@@ -47,7 +50,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..metrics import evaluate, format_table
 
     result = evaluate(args.target, data=args.data, n=args.n, features=args.features, grid=args.grid,
-                      seed=args.seed, data_dir=args.data_dir, device=args.device)
+                      seed=args.seed, data_dir=args.data_dir, device=args.device,
+                      bn=args.bn)
     if args.out:
         write_json(args.out, result)
     if args.json:

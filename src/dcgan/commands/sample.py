@@ -18,6 +18,9 @@ def add(sub) -> None:
                    "samples.png)")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--bn", choices=("precise", "running"),
+                   help="BatchNorm statistics: precise (re-estimated for these weights) or running (the stored "
+                        "moving averages, the tutorial's training=False); default: the run's --sample-bn")
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser("discriminate", help="the discriminator's decision on image files")
@@ -32,7 +35,7 @@ def run_sample(args: argparse.Namespace) -> int:
     from ..inference import sample
 
     out = sample(args.target, n=args.n, seed=args.seed, out=args.out, device=args.device,
-                 batch_size=args.batch_size)
+                 batch_size=args.batch_size, bn=args.bn)
     print(f"wrote {args.n} images to {out}")
     return 0
 

@@ -66,6 +66,10 @@ def add(sub) -> None:
                    "classifier features), modes and KL to metrics.jsonl; keeps the best checkpoint")
     p.add_argument("--on-failure", help="warn | stop | rollback when --eval-every sees mode collapse, "
                    "D winning or frozen losses (default warn)")
+    p.add_argument("--sample-bn", choices=["precise", "running"],
+                   help="BatchNorm statistics of the sample grids: precise (default; re-estimated for "
+                        "the current weights) or running (the tutorial's training=False, which lags "
+                        "early in training)")
     p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
     p.add_argument("--out", help="run folder (default: a new numbered folder under runs/)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")

@@ -62,7 +62,7 @@ def real_features(data: str, ext, n: int, split: str = REFERENCE_SPLIT,
 
 def load_images(target: str | Path, n: int, channels: int, resolution: int,
                 grid: tuple[int, int] | None = None, seed: int = FAKE_SEED,
-                device: str = "cpu") -> tuple[torch.Tensor, dict]:
+                device: str = "cpu", bn: str | None = None) -> tuple[torch.Tensor, dict]:
     """Generated images as uint8 (N, C, H, W) and a description of where they came from."""
     path = Path(target)
     if not path.exists():
@@ -83,10 +83,10 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
     from ..checkpoint import G_FILE, resolve_weights
     from ..inference import generate, load_generator
 
-    G, meta = load_generator(path, device)
+    G, meta = load_generator(path, device, bn)
     images = torch.cat(list(generate(G, n, seed)))
     return images, {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE)),
-                    "step": meta.get("step"), "seed": seed}
+                    "step": meta.get("step"), "seed": seed, "bn": meta.get("bn")}
 
 
 def _fix(images: torch.Tensor, channels: int) -> torch.Tensor:
@@ -179,7 +179,8 @@ def parse_grid(text: str | None) -> tuple[int, int] | None:
 def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10000,
              features: str = "classifier", grid: tuple[int, int] | str | None = None,
              seed: int = FAKE_SEED, data_dir: str | None = None, device: str = "cpu",
-             metrics: tuple[str, ...] = DEFAULT, split: str = REFERENCE_SPLIT) -> dict[str, Any]:
+             metrics: tuple[str, ...] = DEFAULT, split: str = REFERENCE_SPLIT,
+             bn: str | None = None) -> dict[str, Any]:
     """Every metric for ``target`` against ``data``'s reference split; see the module docstring."""
     from .. import data as datasets
 
@@ -193,7 +194,7 @@ def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10
     if isinstance(target, torch.Tensor):
         fake, source = target, {"kind": "tensor"}
     else:
-        fake, source = load_images(target, n, spec.channels, spec.resolution, grid, seed, device)
+        fake, source = load_images(target, n, spec.channels, spec.resolution, grid, seed, device, bn)
     fake = fake[:n]
     if features == "classifier":
         check_images(fake, spec.channels, spec.resolution, data)
