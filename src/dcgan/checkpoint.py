@@ -32,6 +32,7 @@ from .fsutil import atomic_write, sha256_file, write_json
 
 G_FILE, D_FILE, STATE_FILE, MANIFEST = ("generator.safetensors", "discriminator.safetensors",
                                         "training_state.pt", "manifest.json")
+EMA_FILE = "generator_ema.safetensors"  # --ema: the moving average of G's weights, when kept
 PREFIX = "step_"
 BEST = "best.json"   # checkpoints/best.json: which checkpoint is the best so far, never pruned
 
@@ -53,8 +54,10 @@ def weights_blob(module: nn.Module, meta: dict[str, Any]) -> bytes:
 
 
 def save(ckpt_root: Path, step: int, G: nn.Module, D: nn.Module, state: dict[str, Any],
-         meta: dict[str, Any], keep: int = 3, protect: set[str] | None = None) -> Path:
-    """Write one checkpoint atomically, then prune all but the newest ``keep`` (and ``protect``)."""
+         meta: dict[str, Any], keep: int = 3, protect: set[str] | None = None,
+         G_ema: nn.Module | None = None) -> Path:
+    """Write one checkpoint atomically, then prune all but the newest ``keep`` (and ``protect``).
+    ``G_ema``: the EMA generator (--ema), written beside G with the same metadata."""
     final = ckpt_root / f"{PREFIX}{step:09d}"
     tmp = ckpt_root / f".tmp-{PREFIX}{step:09d}-{os.getpid()}"
     meta = {**meta, "step": step, "dcgan_version": __version__}
@@ -63,9 +66,13 @@ def save(ckpt_root: Path, step: int, G: nn.Module, D: nn.Module, state: dict[str
         tmp.mkdir(parents=True)
         atomic_write(tmp / G_FILE, weights_blob(G, {**meta, "format": "dcgan-generator"}))
         atomic_write(tmp / D_FILE, weights_blob(D, {**meta, "format": "dcgan-discriminator"}))
+        files = [G_FILE, D_FILE, STATE_FILE]
+        if G_ema is not None:
+            atomic_write(tmp / EMA_FILE, weights_blob(G_ema, {**meta, "format": "dcgan-generator", "ema": True}))
+            files.append(EMA_FILE)
         atomic_write(tmp / STATE_FILE, lambda fh: torch.save(state, fh))
         write_json(tmp / MANIFEST, {"step": step, "epoch": state.get("epoch"),
-                                    "files": {f: sha256_file(tmp / f) for f in (G_FILE, D_FILE, STATE_FILE)}})
+                                    "files": {f: sha256_file(tmp / f) for f in files}})
         if final.exists():  # same step saved twice (e.g. Ctrl-C right after a periodic save)
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -114,9 +121,16 @@ def verify(ckpt: Path) -> str | None:
         files = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return "no readable manifest"
+    if not isinstance(files, dict):
+        return "no readable manifest"
+    if EMA_FILE not in files and (ckpt / EMA_FILE).exists():
+        return f"{EMA_FILE} is not in the manifest"
     for name in (G_FILE, D_FILE, STATE_FILE):
         if name not in files:
             return f"manifest lists no {name}"
+    for name in files:
+        if name not in (G_FILE, D_FILE, STATE_FILE, EMA_FILE):
+            return f"manifest lists an unknown file {name!r}"
         try:
             if sha256_file(ckpt / name) != files[name]:
                 return f"{name} does not match its recorded sha256"
@@ -157,11 +171,22 @@ def load_weights(module: nn.Module, path: Path) -> None:
                          "saved by a different architecture?") from None
 
 
-def resolve_weights(target: str | Path, file: str = G_FILE) -> Path:
-    """A run folder, a checkpoint folder or a weights file -> the weights file to load."""
+def resolve_weights(target: str | Path, file: str = G_FILE, ema: bool | None = None) -> Path:
+    """A run folder, a checkpoint folder or a weights file -> the weights file to load.
+
+    For G, ``ema``: True wants the EMA generator, False the raw one, None the EMA one when the run
+    kept one (--ema)."""
     target = Path(target)
     if target.is_file():
         return target
+    if file == G_FILE and ema is not False:
+        folder = target if (target / G_FILE).is_file() else None
+        if folder is None and target.is_dir():
+            folder = newest_good(target)
+        if folder is not None and (folder / EMA_FILE).is_file():
+            return resolve_weights(folder, EMA_FILE)
+        if ema:
+            raise DcganError(f"{target} holds no EMA generator; it was trained without --ema")
     if (target / file).is_file():
         problem = verify(target) if (target / MANIFEST).exists() else None
         if problem:

@@ -43,6 +43,7 @@ class TrainConfig:
     soft_labels: bool = False           # real targets U(0.7, 1.0), fake U(0, 0.3)
     label_flip: float = 0.0             # fraction of D's targets swapped
     g_dropout: float = 0.0              # dropout after G's hidden activations
+    ema: float = 0.0                    # decay of an EMA of G's weights (e.g. 0.999); 0: none
     seed: int = 0
     max_steps: int | None = None
     limit: int | None = None            # train on the first N images only
@@ -96,6 +97,8 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"unknown update scheme {cfg.update!r}; choose one of {', '.join(UPDATES)}")
     if cfg.precision not in PRECISIONS:
         raise DcganError(f"unknown precision {cfg.precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if not 0.0 <= cfg.ema < 1.0:
+        raise DcganError(f"--ema {cfg.ema}: give a decay in [0, 1), e.g. 0.999 (0 turns it off)")
     if cfg.sample_bn not in BN_MODES:
         raise DcganError(f"unknown --sample-bn {cfg.sample_bn!r}; choose one of {', '.join(BN_MODES)}")
     if cfg.gp_weight is None:

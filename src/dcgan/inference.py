@@ -18,15 +18,16 @@ from .images import load_image, make_grid, png_bytes, save_png, to_uint8, to_uni
 from .models import build_discriminator, build_generator
 
 
-def load_generator(target: str | Path, device: str = "cpu",
-                   bn: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+def load_generator(target: str | Path, device: str = "cpu", bn: str | None = None,
+                   ema: bool | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """A run folder, checkpoint folder or generator .safetensors -> (G in eval mode, metadata).
 
     ``bn``: the BatchNorm statistics to sample with (see bnstats.py): ``precise`` re-estimates them
     for these weights, ``running`` keeps the stored ones; None: the run's ``sample_bn`` setting.
-    ``meta["bn"]`` records which was used.
+    ``meta["bn"]`` records which was used. ``ema``: a run trained with --ema samples its EMA
+    generator unless this is False (True insists on it).
     """
-    path = ckpt.resolve_weights(target, ckpt.G_FILE)
+    path = ckpt.resolve_weights(target, ckpt.G_FILE, ema)
     meta = ckpt.read_meta(path)
     if meta.get("format") != "dcgan-generator" or "arch" not in meta:
         raise DcganError(f"{path} is not a dcgan generator file (no architecture metadata)")
@@ -72,12 +73,13 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500):
 
 
 def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | None = None,
-           device: str = "cpu", batch_size: int = 500, bn: str | None = None) -> Path | torch.Tensor:
+           device: str = "cpu", batch_size: int = 500, bn: str | None = None,
+           ema: bool | None = None) -> Path | torch.Tensor:
     """Sample ``n`` images. ``out`` ending in .png: a grid; .npz: a uint8 array (streamed, bounded
     memory); a folder (trailing slash or existing dir): one PNG each; None: return the tensor."""
     if n < 1:
         raise DcganError("--n must be at least 1")
-    G, _ = load_generator(target, device, bn)
+    G, _ = load_generator(target, device, bn, ema)
     if out is None:
         return torch.cat(list(generate(G, n, seed, batch_size)))
     out_s = str(out)

@@ -110,7 +110,7 @@ class EvalMonitor:
     def epoch_end(self, trainer) -> None:
         if trainer.epoch % self.every:
             return
-        row = {"epoch": trainer.epoch, "step": trainer.step, **self.measure(trainer.G)}
+        row = {"epoch": trainer.epoch, "step": trainer.step, **self.measure(trainer.sampler())}
         fid = row[METRIC]
         problems = self._health(row)
         if fid < self.best_fid:
@@ -170,6 +170,9 @@ class EvalMonitor:
         lrs = [[g["lr"] for g in opt.param_groups] for opt in (trainer.opt_g, trainer.opt_d)]
         ckpt.load_weights(trainer.G, best / ckpt.G_FILE)
         ckpt.load_weights(trainer.D, best / ckpt.D_FILE)
+        if trainer.ema is not None and (best / ckpt.EMA_FILE).is_file():
+            ckpt.load_weights(trainer.ema.module, best / ckpt.EMA_FILE)
+            trainer.ema.n_averaged.copy_(state["ema_n_averaged"])
         trainer.opt_g.load_state_dict(state["opt_g"])
         trainer.opt_d.load_state_dict(state["opt_d"])
         for opt, before in zip((trainer.opt_g, trainer.opt_d), lrs):

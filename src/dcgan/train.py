@@ -104,6 +104,7 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2),
                                       eps=cfg.adam_eps, **adam)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
+        self.ema = _ema(self.G, cfg.ema) if cfg.ema else None  # --ema: an average of G's weights
         self.rng = torch.Generator(self.device).manual_seed(cfg.seed)
         self.fixed_noise = torch.randn(N_FIXED, self.arch["noise_dim"],
                                        generator=torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED)
@@ -163,6 +164,11 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         if self.device.type == "cuda" and state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        if self.ema is not None:
+            if not (resume_from / ckpt.EMA_FILE).is_file():
+                raise DcganError(f"{resume_from} has no EMA generator; it was saved without --ema")
+            ckpt.load_weights(self.ema.module, resume_from / ckpt.EMA_FILE)
+            self.ema.n_averaged.copy_(state["ema_n_averaged"])
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.elapsed = state.get("elapsed", 0.0)
 
@@ -172,6 +178,7 @@ class Trainer:
             "step": self.step, "epoch": self.epoch, "batch": self.batch, "elapsed": self.elapsed,
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "ema_n_averaged": self.ema.n_averaged.cpu() if self.ema is not None else None,
             "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
         }
@@ -251,6 +258,8 @@ class Trainer:
                 while self.batch < self.batches_per_epoch:
                     real = self._real_batch(perm, self.batch)
                     acc += self._update(self, real)
+                    if self.ema is not None:
+                        self.ema.update_parameters(ckpt.unwrap(self.G))
                     self.step += 1
                     self.batch += 1
                     acc_n += 1
@@ -386,11 +395,15 @@ class Trainer:
         if self.monitor is not None:
             self.monitor.epoch_end(self)
 
+    def sampler(self) -> nn.Module:
+        """The generator that grids and evaluations show: the EMA one under --ema, else G."""
+        return self.ema.module if self.ema is not None else ckpt.unwrap(self.G)
+
     @torch.no_grad()
     def sample_grid(self):
         # Inference mode, as the tutorial's `generator(seed, training=False)`, with BatchNorm
         # statistics per --sample-bn: re-estimated for the current weights, or the running ones.
-        with bnstats.inference(ckpt.unwrap(self.G), self.cfg.sample_bn, self.cfg.batch_size) as G:
+        with bnstats.inference(self.sampler(), self.cfg.sample_bn, self.cfg.batch_size) as G:
             fake = G(self.fixed_noise)
         return make_grid(fake, nrow=4)
 
@@ -407,7 +420,8 @@ class Trainer:
                 "output_range": [-1.0, 1.0]}
         path = ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
                          keep=self.cfg.keep,
-                         protect=self.monitor.protected() if getattr(self, "monitor", None) else None)
+                         protect=self.monitor.protected() if getattr(self, "monitor", None) else None,
+                         G_ema=self.ema.module if self.ema is not None else None)
         self.dist.barrier()
         return path
 
@@ -428,6 +442,13 @@ class Trainer:
     def _restore_signals(old) -> None:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+def _ema(G: nn.Module, decay: float) -> nn.Module:
+    """An exponential moving average of G's weights (buffers follow G), updated after every step."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
 
 
 def _add_dropout(G: nn.Module, p: float) -> None:

@@ -25,6 +25,8 @@ def add(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed for generated samples (default 0)")
     p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
+                   help="use the raw generator of a run trained with --ema")
     p.add_argument("--bn", choices=("precise", "running"),
                    help="BatchNorm statistics: precise (re-estimated for these weights) or running (the stored "
                         "moving averages, the tutorial's training=False); default: the run's --sample-bn")
@@ -51,7 +53,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     result = evaluate(args.target, data=args.data, n=args.n, features=args.features, grid=args.grid,
                       seed=args.seed, data_dir=args.data_dir, device=args.device,
-                      bn=args.bn)
+                      bn=args.bn, ema=args.ema)
     if args.out:
         write_json(args.out, result)
     if args.json:

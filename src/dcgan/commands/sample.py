@@ -18,6 +18,8 @@ def add(sub) -> None:
                    "samples.png)")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
+                   help="use the raw generator of a run trained with --ema")
     p.add_argument("--bn", choices=("precise", "running"),
                    help="BatchNorm statistics: precise (re-estimated for these weights) or running (the stored "
                         "moving averages, the tutorial's training=False); default: the run's --sample-bn")
@@ -35,7 +37,7 @@ def run_sample(args: argparse.Namespace) -> int:
     from ..inference import sample
 
     out = sample(args.target, n=args.n, seed=args.seed, out=args.out, device=args.device,
-                 batch_size=args.batch_size, bn=args.bn)
+                 batch_size=args.batch_size, bn=args.bn, ema=args.ema)
     print(f"wrote {args.n} images to {out}")
     return 0
 

@@ -62,7 +62,8 @@ def real_features(data: str, ext, n: int, split: str = REFERENCE_SPLIT,
 
 def load_images(target: str | Path, n: int, channels: int, resolution: int,
                 grid: tuple[int, int] | None = None, seed: int = FAKE_SEED,
-                device: str = "cpu", bn: str | None = None) -> tuple[torch.Tensor, dict]:
+                device: str = "cpu", bn: str | None = None,
+                ema: bool | None = None) -> tuple[torch.Tensor, dict]:
     """Generated images as uint8 (N, C, H, W) and a description of where they came from."""
     path = Path(target)
     if not path.exists():
@@ -83,9 +84,9 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
     from ..checkpoint import G_FILE, resolve_weights
     from ..inference import generate, load_generator
 
-    G, meta = load_generator(path, device, bn)
+    G, meta = load_generator(path, device, bn, ema)
     images = torch.cat(list(generate(G, n, seed)))
-    return images, {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE)),
+    return images, {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE, ema)),
                     "step": meta.get("step"), "seed": seed, "bn": meta.get("bn")}
 
 
@@ -180,7 +181,7 @@ def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10
              features: str = "classifier", grid: tuple[int, int] | str | None = None,
              seed: int = FAKE_SEED, data_dir: str | None = None, device: str = "cpu",
              metrics: tuple[str, ...] = DEFAULT, split: str = REFERENCE_SPLIT,
-             bn: str | None = None) -> dict[str, Any]:
+             bn: str | None = None, ema: bool | None = None) -> dict[str, Any]:
     """Every metric for ``target`` against ``data``'s reference split; see the module docstring."""
     from .. import data as datasets
 
@@ -194,7 +195,7 @@ def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10
     if isinstance(target, torch.Tensor):
         fake, source = target, {"kind": "tensor"}
     else:
-        fake, source = load_images(target, n, spec.channels, spec.resolution, grid, seed, device, bn)
+        fake, source = load_images(target, n, spec.channels, spec.resolution, grid, seed, device, bn, ema)
     fake = fake[:n]
     if features == "classifier":
         check_images(fake, spec.channels, spec.resolution, data)
