@@ -43,6 +43,7 @@ class TrainConfig:
     soft_labels: bool = False           # real targets U(0.7, 1.0), fake U(0, 0.3)
     label_flip: float = 0.0             # fraction of D's targets swapped
     g_dropout: float = 0.0              # dropout after G's hidden activations
+    pack: int = 1                       # PacGAN: D judges packs of this many samples (1: off)
     ema: float = 0.0                    # decay of an EMA of G's weights (e.g. 0.999); 0: none
     seed: int = 0
     max_steps: int | None = None
@@ -97,6 +98,13 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"unknown update scheme {cfg.update!r}; choose one of {', '.join(UPDATES)}")
     if cfg.precision not in PRECISIONS:
         raise DcganError(f"unknown precision {cfg.precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if cfg.pack < 1:
+        raise DcganError(f"--pack {cfg.pack}: give 1 (no packing) or more samples per pack")
+    per_d_batch = cfg.batch_size // 2 if cfg.update == "keras-gan" else cfg.batch_size
+    if per_d_batch % cfg.pack:
+        raise DcganError(f"--pack {cfg.pack} must divide the batches D sees ({per_d_batch} images"
+                         f"{' per half batch under keras-gan updates' if cfg.update == 'keras-gan' else ''}); "
+                         "change --batch-size or --pack")
     if not 0.0 <= cfg.ema < 1.0:
         raise DcganError(f"--ema {cfg.ema}: give a decay in [0, 1), e.g. 0.999 (0 turns it off)")
     if cfg.sample_bn not in BN_MODES:

@@ -123,11 +123,17 @@ def discriminate(target: str | Path, images: list[str | Path], device: str = "cp
     arch = meta["arch"]
     dev = next(D.parameters()).device
     x = torch.stack([load_image(p, arch["channels"], arch["resolution"]) for p in images])
+    pack = int(arch.get("pack", 1))
+    if len(images) % pack:
+        raise DcganError(f"this discriminator (--pack {pack}) judges packs of {pack} images; give a "
+                         f"multiple of {pack} images (got {len(images)})")
     logits = D(to_unit(x).to(dev)).float().cpu()
     probability = meta.get("config", {}).get("loss", "bce") == "bce"
-    return [{"image": str(p), "logit": float(v),
+    names = [str(p) for p in images]
+    groups = [names[i:i + pack] for i in range(0, len(names), pack)]
+    return [{"image": g[0] if pack == 1 else " + ".join(g), "logit": float(v),
              "p_real": float(torch.sigmoid(v)) if probability else None}
-            for p, v in zip(images, logits)]
+            for g, v in zip(groups, logits)]
 
 
 __all__ = ["load_generator", "load_discriminator", "generate", "sample", "discriminate", "png_bytes"]

@@ -85,11 +85,17 @@ class Trainer:
         self.n = len(train)
         self.arch = self.preset.arch(channels=cfg.channels or train.images.shape[1],
                                      resolution=cfg.resolution or self._native_res(train),
-                                     **cfg.arch_options)
+                                     pack=cfg.pack, **cfg.arch_options)
         self.images = datasets.fit_images(train.images, self.arch["channels"],
                                           self.arch["resolution"]).to(self.device)
         self.batches_per_epoch = math.ceil(self.n / cfg.batch_size)
         self.local_batch = distributed.local_batch(cfg.batch_size, self.dist.world)
+        last = self.n - (self.batches_per_epoch - 1) * cfg.batch_size  # the epoch's last batch
+        if cfg.pack > 1 and (self.local_batch % cfg.pack or last % (cfg.pack * self.dist.world)):
+            raise DcganError(f"--pack {cfg.pack}: every batch D sees must hold whole packs, but with "
+                             f"{self.n} images, batch {cfg.batch_size} and {self.dist.world} process(es) "
+                             f"one holds {last if last % (cfg.pack * self.dist.world) else self.local_batch}; "
+                             "change --batch-size or --limit")
 
         torch.manual_seed(cfg.seed)
         self.G = build_generator(self.arch).to(self.device)

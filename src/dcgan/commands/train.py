@@ -40,6 +40,8 @@ def add(sub) -> None:
     p.add_argument("--soft-labels", action="store_true", help="real targets U(0.7,1), fake U(0,0.3)")
     p.add_argument("--label-flip", type=float, help="fraction of D targets flipped")
     p.add_argument("--g-dropout", type=float, help="dropout after G's hidden activations")
+    p.add_argument("--pack", type=int, metavar="M", help="PacGAN: D judges packs of M samples "
+                   "stacked along the channels (2 in PacDCGAN2); 1: off")
     p.add_argument("--ema", type=float, metavar="DECAY", help="keep an exponential moving average of "
                    "G's weights with this decay (e.g. 0.999); grids, samples and exports use it")
     p.add_argument("--seed", type=int)

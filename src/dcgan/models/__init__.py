@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from ..errors import DcganError
@@ -37,8 +38,8 @@ class Preset:
     extra: dict[str, Any] = field(default_factory=dict)  # architecture options (ngf, ndf, ...)
 
     def arch(self, channels: int | None = None, resolution: int | None = None,
-             noise_dim: int | None = None, **extra: Any) -> dict[str, Any]:
-        """The full architecture description stored in checkpoints."""
+             noise_dim: int | None = None, pack: int = 1, **extra: Any) -> dict[str, Any]:
+        """The full architecture description stored in checkpoints (``pack``: see Packed)."""
         res = resolution or self.resolution
         if not self.resolutions(res):
             fits = ", ".join(p.name for p in PRESETS.values() if p.resolutions(res)) or "none"
@@ -48,8 +49,11 @@ class Preset:
         if unknown:
             raise DcganError(f"preset {self.name!r} has no option(s) {sorted(unknown)}; "
                              f"it takes {sorted(self.extra) or 'none'}")
-        return {"model": self.name, "channels": channels or self.channels, "resolution": res,
+        arch = {"model": self.name, "channels": channels or self.channels, "resolution": res,
                 "noise_dim": noise_dim or self.noise_dim, **{**self.extra, **extra}}
+        if pack > 1:  # only then: unpacked architectures stay exactly as they were saved before
+            arch["pack"] = pack
+        return arch
 
 
 def _mult(k: int) -> Callable[[int], bool]:
@@ -154,7 +158,33 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
 
 def build_discriminator(arch: dict[str, Any]) -> nn.Module:
     preset, extra = _arch_args(arch)
-    return preset.discriminator(channels=arch["channels"], resolution=arch["resolution"], **extra)
+    pack = int(arch.get("pack", 1))
+    D = preset.discriminator(channels=arch["channels"] * pack, resolution=arch["resolution"], **extra)
+    return Packed(D, pack) if pack > 1 else D
+
+
+class Packed(nn.Module):
+    """PacGAN (Lin et al., 2018): D judges ``pack`` samples at once, stacked along the channels.
+
+    A batch of B images (all real or all fake) becomes B / pack packs of ``pack`` consecutive
+    images, and D gives one logit per pack: it sees the variety within a pack, so a generator that
+    collapses onto few modes is easy to spot. Training batches are shuffled, so consecutive images
+    are random companions.
+    """
+
+    def __init__(self, inner: nn.Module, pack: int):
+        super().__init__()
+        self.inner, self.pack = inner, pack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        if b % self.pack:
+            raise DcganError(f"this discriminator judges packs of {self.pack} images; "
+                             f"{b} is not a multiple of {self.pack}")
+        return self.inner(x.reshape(b // self.pack, c * self.pack, h, w))
+
+    def extra_repr(self) -> str:
+        return f"pack={self.pack}"
 
 
 def count_parameters(module: nn.Module) -> dict[str, int]:
