@@ -81,6 +81,23 @@ def broadcast(obj, dist: Dist):
     return box[0]
 
 
+def all_gather(obj, dist: Dist) -> list:
+    """Every rank's value of a picklable object (tensors come back on the CPU), on every rank."""
+    if dist.world <= 1:
+        return [obj]
+    out = [None] * dist.world
+    torch.distributed.all_gather_object(out, obj)
+    return [_cpu(o) for o in out]
+
+
+def _cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: _cpu(v) for k, v in obj.items()}
+    return obj
+
+
 def all_mean(t: torch.Tensor, dist: Dist) -> torch.Tensor:
     if dist.world > 1:
         t = t.clone()

@@ -42,7 +42,8 @@ def export_metadata(meta: dict[str, Any]) -> dict[str, Any]:
             "resolution": arch["resolution"], "channels": arch["channels"],
             "output_range": meta.get("output_range", [-1.0, 1.0]), "layout": "NCHW",
             "input": "z", "output": "images", "step": meta.get("step"),
-            "data": (meta.get("config") or {}).get("data"), "dcgan_version": meta.get("dcgan_version")}
+            "data": (meta.get("config") or {}).get("data"), "dcgan_version": meta.get("dcgan_version"),
+            "ema": bool(meta.get("ema")), "batchnorm_statistics": meta.get("bn")}
 
 
 def export(target: str | Path, fmt: str | None = None, out: str | Path | None = None) -> Path:

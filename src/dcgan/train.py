@@ -127,9 +127,13 @@ class Trainer:
         # Wrappers last: weights are loaded into, and saved from, the plain modules (ckpt.unwrap).
         self.G, self.D = fast.wrap(self.G, self.D, cfg.compile, self.dist)
         if self.dist.rank:  # other ranks draw their own noise and dropout masks
-            seed = cfg.seed + distributed.RANK_SEED_STRIDE * self.dist.rank + self.step
-            self.rng.manual_seed(seed)
-            torch.manual_seed(seed)
+            saved = (state or {}).get("rank_rng") or []
+            if len(saved) == self.dist.world:  # resumed on the same world size: exactly where it was
+                self._set_rng(saved[self.dist.rank])
+            else:                              # a new run, or a new world size: a fresh stream
+                seed = cfg.seed + distributed.RANK_SEED_STRIDE * self.dist.rank + self.step
+                self.rng.manual_seed(seed)
+                torch.manual_seed(seed)
         from .observers import make_observers
 
         self.observers = make_observers(self)  # epochs.jsonl, --tensorboard, report.html at the end
@@ -166,10 +170,7 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_d"])
         if "scaler" in state and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
-        self.rng.set_state(state["rng"].to(self.rng.get_state().device))
-        torch.set_rng_state(state["torch_rng"])
-        if self.device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self._set_rng(state)
         if self.ema is not None:
             if not (resume_from / ckpt.EMA_FILE).is_file():
                 raise DcganError(f"{resume_from} has no EMA generator; it was saved without --ema")
@@ -178,15 +179,25 @@ class Trainer:
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.elapsed = state.get("elapsed", 0.0)
 
-    def state(self) -> dict[str, Any]:
-        return {
+    def _set_rng(self, saved: dict[str, Any]) -> None:
+        self.rng.set_state(saved["rng"].to(self.rng.get_state().device))
+        torch.set_rng_state(saved["torch_rng"])
+        if self.device.type == "cuda" and saved.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(saved["cuda_rng"], self.device)
+
+    def _rng_state(self) -> dict[str, Any]:
+        return {"rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
+
+    def state(self, rank_rng: list | None = None) -> dict[str, Any]:
+        return {"rank_rng": rank_rng,  # under torchrun: every rank's streams, for exact resume
+
             "arch": self.arch, "config": self.cfg.to_dict(),
             "step": self.step, "epoch": self.epoch, "batch": self.batch, "elapsed": self.elapsed,
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
             "ema_n_averaged": self.ema.n_averaged.cpu() if self.ema is not None else None,
-            "rng": self.rng.get_state(), "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+            **self._rng_state(),
         }
 
     # -- helpers used by the update schemes ---------------------------------------------------
@@ -418,13 +429,14 @@ class Trainer:
         if not all(math.isfinite(v) for k, v in health.items() if k.endswith("weight_norm")):
             # Never checkpoint a diverged model: the newest checkpoint must stay a good one.
             self._on_nonfinite(f"weights became non-finite by step {self.step}")
+        rank_rng = distributed.all_gather(self._rng_state(), self.dist) if self.dist.world > 1 else None
         if self.dist.rank != 0:
             self.dist.barrier()  # wait for rank 0's checkpoint, so no rank races ahead of it
             return self.run_dir
         meta = {"arch": self.arch, "config": self.cfg.to_dict(), "epoch": self.epoch,
                 "noise": {"distribution": "normal", "mean": 0.0, "std": 1.0, "dim": self.arch["noise_dim"]},
                 "output_range": [-1.0, 1.0]}
-        path = ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(), meta,
+        path = ckpt.save(self.run_dir / "checkpoints", self.step, self.G, self.D, self.state(rank_rng), meta,
                          keep=self.cfg.keep,
                          protect=self.monitor.protected() if getattr(self, "monitor", None) else None,
                          G_ema=self.ema.module if self.ema is not None else None)
