@@ -24,7 +24,7 @@ import torch
 from . import data as datasets
 from .checkpoint import unwrap
 from .config import resolve
-from .devices import autocast, pick_device
+from .devices import autocast, pick_device, sync
 from .images import to_uint8
 from .train import Trainer
 
@@ -64,13 +64,6 @@ def hardware(device: torch.device) -> dict[str, Any]:
     return info
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 class _SyntheticTrainer(Trainer):
     """A Trainer whose data set is random uint8 pixels of the preset's native shape."""
 
@@ -103,7 +96,7 @@ def train_stepper(tr: Trainer) -> tuple[Callable[[], None], int]:
     def step() -> None:
         nonlocal acc
         real = tr._real_batch(perm, tr.step % nb)
-        acc += tr._update(tr, real)
+        acc += tr.train_step(real)
         tr.step += 1
 
     return step, tr.cfg.batch_size

@@ -21,7 +21,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
-             "precision", "compile", "adam", "channels_last", "progress", "eval_every", "on_nan",
+             "precision", "compile", "adam", "channels_last", "cuda_graphs", "progress", "eval_every", "on_nan",
              "on_failure", "tensorboard", "report", "sample_bn"}
 
 
@@ -60,6 +60,7 @@ class TrainConfig:
     compile: bool = False
     adam: str = "auto"                  # auto | foreach | fused | for-loop (same math; see fast.py)
     channels_last: bool = False         # NHWC activations (same math; see fast.py)
+    cuda_graphs: str = "auto"           # auto | on | off: replay each step as a CUDA graph (graphs.py)
     progress: bool = True               # a progress bar when stderr is a terminal
     on_nan: str = "stop"
     tensorboard: bool = False           # TensorBoard event files in RUN/tensorboard/

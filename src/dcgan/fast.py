@@ -30,10 +30,11 @@ class Fast:
     adam: str             # foreach | fused | for-loop
     channels_last: bool
 
-    def adam_kwargs(self) -> dict[str, Any]:
-        if self.adam == "fused":
-            return {"fused": True}
-        return {"foreach": self.adam == "foreach"}
+    def adam_kwargs(self, capturable: bool = False) -> dict[str, Any]:
+        kw: dict[str, Any] = {"fused": True} if self.adam == "fused" else {"foreach": self.adam == "foreach"}
+        if capturable:  # Adam's step count on the device, so a CUDA graph can replay the update
+            kw["capturable"] = True
+        return kw
 
 
 def default_adam(device: torch.device) -> str:
@@ -47,6 +48,21 @@ def resolve(cfg: TrainConfig, device: torch.device) -> Fast:
     if adam == "auto":
         adam = default_adam(device)
     return Fast(adam=adam, channels_last=bool(getattr(cfg, "channels_last", False)))
+
+
+IMPL_FLAGS = ("fused", "foreach", "capturable")
+
+
+def load_optimizer(opt: torch.optim.Optimizer, saved: dict[str, Any]) -> None:
+    """Load a saved optimiser state but keep this optimiser's kernel flags.
+
+    ``Optimizer.load_state_dict`` takes every group setting from the file, so a run saved with fused
+    or capturable Adam on a GPU would bring those flags to a CPU resume (where capturable Adam is
+    refused). The flags only choose the kernel; the math is the same.
+    """
+    ours = [{k: g[k] for k in IMPL_FLAGS if k in g} for g in opt.param_groups]
+    groups = [{**g, **flags} for g, flags in zip(saved["param_groups"], ours)]
+    opt.load_state_dict({**saved, "param_groups": groups})
 
 
 def wrap(G: nn.Module, D: nn.Module, compile: bool, dist: Dist) -> tuple[nn.Module, nn.Module]:

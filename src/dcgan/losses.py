@@ -29,10 +29,15 @@ class Loss:
         return _HALVES[self.name][1](fake, target)
 
 
+def _bce_term(out: Tensor, t: Tensor | float) -> Tensor:
+    # A constant target is filled on the device (no host-to-device copy: a CUDA graph can hold it).
+    target = torch.full_like(out, t) if isinstance(t, (int, float)) else t.to(out.dtype).expand_as(out)
+    return F.binary_cross_entropy_with_logits(out, target)
+
+
 def _bce_d(real: Tensor, fake: Tensor, rt: Tensor | float = 1.0, ft: Tensor | float = 0.0) -> Tensor:
     # Both terms as in the tutorials: BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean.
-    return (F.binary_cross_entropy_with_logits(real, torch.as_tensor(rt, dtype=real.dtype, device=real.device).expand_as(real))
-            + F.binary_cross_entropy_with_logits(fake, torch.as_tensor(ft, dtype=fake.dtype, device=fake.device).expand_as(fake)))
+    return _bce_term(real, rt) + _bce_term(fake, ft)
 
 
 def _bce_g(fake: Tensor) -> Tensor:  # non-saturating: maximise log D(G(z))
@@ -65,11 +70,6 @@ LOSSES: dict[str, Loss] = {
     "hinge": Loss("hinge", _hinge_d, _neg_mean, probability=False),
     "wgan-gp": Loss("wgan-gp", _wgan_d, _neg_mean, gradient_penalty=10.0, probability=False),
 }
-
-
-def _bce_term(out: Tensor, t: Tensor | float) -> Tensor:
-    return F.binary_cross_entropy_with_logits(
-        out, torch.as_tensor(t, dtype=out.dtype, device=out.device).expand_as(out))
 
 
 _HALVES: dict[str, tuple[Callable[[Tensor, Tensor | float], Tensor], Callable[[Tensor, Tensor | float], Tensor]]] = {

@@ -173,8 +173,7 @@ class EvalMonitor:
         if trainer.ema is not None and (best / ckpt.EMA_FILE).is_file():
             ckpt.load_weights(trainer.ema.module, best / ckpt.EMA_FILE)
             trainer.ema.n_averaged.copy_(state["ema_n_averaged"])
-        trainer.opt_g.load_state_dict(state["opt_g"])
-        trainer.opt_d.load_state_dict(state["opt_d"])
+        trainer.load_optimizers(state)
         for opt, before in zip((trainer.opt_g, trainer.opt_d), lrs):
             for group, lr in zip(opt.param_groups, before):
                 group["lr"] = lr * ROLLBACK_LR_FACTOR

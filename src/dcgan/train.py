@@ -33,9 +33,9 @@ from torch import nn
 from . import bnstats
 from . import checkpoint as ckpt
 from . import data as datasets
-from . import distributed, fast
+from . import distributed, fast, graphs
 from .config import TrainConfig, check_resume, resolve
-from .devices import autocast, configure, describe, pick_device
+from .devices import autocast, configure, describe, pick_device, sync
 from .errors import DcganError
 from .fsutil import RunLock, append_jsonl, write_json
 from .images import make_grid, save_gif, save_png, to_unit
@@ -47,6 +47,7 @@ FIXED_NOISE_SEED = 1_000_003  # offset so the grid's noise never equals the firs
 STATS_KEYS = ("d_loss", "g_loss", "d_x", "d_g_z")
 NAN_LR_FACTOR = 0.5          # --on-nan rollback multiplies both learning rates by this
 MAX_ROLLBACKS = 5            # then it gives up: the run diverges whatever the learning rate
+DEVICE_CHANGE_SEED = 7_919   # reseeds the noise stream of a run resumed on another device type
 
 
 class _RolledBack(Exception):
@@ -104,7 +105,9 @@ class Trainer:
             _add_dropout(self.G, cfg.g_dropout)
         if self.fast.channels_last:
             self.G, self.D = self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
-        adam = self.fast.adam_kwargs()
+        # A CUDA-graphed step needs Adam's step count on the device (capturable), decided up front.
+        self.use_graphs = graphs.wanted(cfg, self.device, self.dist)
+        adam = self.fast.adam_kwargs(capturable=self.use_graphs)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2),
                                       eps=cfg.adam_eps, **adam)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2),
@@ -126,6 +129,7 @@ class Trainer:
             self._restore(state, resume_from)
         # Wrappers last: weights are loaded into, and saved from, the plain modules (ckpt.unwrap).
         self.G, self.D = fast.wrap(self.G, self.D, cfg.compile, self.dist)
+        self._graphed = graphs.GraphedStep(self) if self.use_graphs else None
         if self.dist.rank:  # other ranks draw their own noise and dropout masks
             saved = (state or {}).get("rank_rng") or []
             if len(saved) == self.dist.world:  # resumed on the same world size: exactly where it was
@@ -166,8 +170,7 @@ class Trainer:
         assert resume_from is not None
         ckpt.load_weights(self.G, resume_from / ckpt.G_FILE)
         ckpt.load_weights(self.D, resume_from / ckpt.D_FILE)
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        self.load_optimizers(state)
         if "scaler" in state and state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
         self._set_rng(state)
@@ -179,8 +182,26 @@ class Trainer:
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.elapsed = state.get("elapsed", 0.0)
 
+    def load_optimizers(self, state: dict[str, Any], lr_factor: float = 1.0) -> None:
+        """Both optimisers' saved state, run with this run's Adam kernel, learning rates x lr_factor.
+
+        New state tensors and rates invalidate a captured CUDA graph, so it is captured again.
+        """
+        for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+            fast.load_optimizer(opt, state[key])
+            for group in opt.param_groups:
+                group["lr"] *= lr_factor
+        if getattr(self, "_graphed", None) is not None:
+            self._graphed.reset()
+
     def _set_rng(self, saved: dict[str, Any]) -> None:
-        self.rng.set_state(saved["rng"].to(self.rng.get_state().device))
+        ours = self.rng.get_state()
+        if saved["rng"].numel() == ours.numel():
+            self.rng.set_state(saved["rng"].to(ours.device))
+        else:  # saved by another device type's generator (a GPU run resumed on the CPU, or back)
+            self.rng.manual_seed(self.cfg.seed + DEVICE_CHANGE_SEED + int(saved.get("step", 0)))
+            print(f"dcgan: the checkpoint's noise stream comes from another device type; on "
+                  f"{self.device.type} it starts afresh (the run continues, not bit for bit)", file=sys.stderr)
         torch.set_rng_state(saved["torch_rng"])
         if self.device.type == "cuda" and saved.get("cuda_rng") is not None:
             torch.cuda.set_rng_state(saved["cuda_rng"], self.device)
@@ -236,6 +257,12 @@ class Trainer:
         return torch.sigmoid(out).mean() if self.loss.probability else out.mean()
 
     # -- the loop -------------------------------------------------------------------------------
+    def train_step(self, real: torch.Tensor) -> torch.Tensor:
+        """One update of the preset's scheme: replayed as a CUDA graph where possible (graphs.py)."""
+        if self._graphed is not None:
+            return self._graphed(real)
+        return self._update(self, real)
+
     def _real_batch(self, perm: torch.Tensor, b: int) -> torch.Tensor:
         idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size]
         if self.dist.world > 1:  # this rank's shard of the global batch
@@ -274,7 +301,7 @@ class Trainer:
                 bar = self._bar(total_steps)
                 while self.batch < self.batches_per_epoch:
                     real = self._real_batch(perm, self.batch)
-                    acc += self._update(self, real)
+                    acc += self.train_step(real)
                     if self.ema is not None:
                         self.ema.update_parameters(ckpt.unwrap(self.G))
                     self.step += 1
@@ -292,6 +319,7 @@ class Trainer:
                         break
                 if bar is not None:
                     bar.close()
+                sync(self.device)  # queued GPU work belongs to this epoch's time
                 self.elapsed += time.perf_counter() - t_epoch
                 if self.batch >= self.batches_per_epoch:  # a whole epoch is done
                     self.epoch, self.batch = self.epoch + 1, 0

@@ -20,6 +20,7 @@ def add(sub) -> None:
     p.add_argument("--compile", action="store_true")
     p.add_argument("--adam", default="auto", help="auto | foreach | fused | for-loop")
     p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--cuda-graphs", default="auto", choices=["auto", "on", "off"])
     p.add_argument("--update", default=None, help="update scheme (default: the preset's)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     p.add_argument("--windows", type=int, default=5, help="timed windows (default 5)")
@@ -39,11 +40,13 @@ def run(args: argparse.Namespace) -> int:
             raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
     overrides = {"model": args.model, "batch_size": args.batch_size, "device": args.device,
                  "precision": args.precision, "compile": args.compile, "adam": args.adam,
-                 "channels_last": args.channels_last, "update": args.update}
+                 "channels_last": args.channels_last, "update": args.update,
+                 "cuda_graphs": args.cuda_graphs}
     tr = bench.make_trainer(overrides)
     settings = {"model": tr.cfg.model, "batch_size": tr.cfg.batch_size, "update": tr.cfg.update,
                 "precision": tr.cfg.precision, "compile": tr.cfg.compile, "adam": tr.fast.adam,
-                "channels_last": tr.fast.channels_last, "warmup": args.warmup,
+                "channels_last": tr.fast.channels_last,
+                "cuda_graphs": tr.use_graphs, "warmup": args.warmup,
                 "windows": args.windows, "steps_per_window": args.steps,
                 "sample_batch": args.sample_batch}
     out = {"settings": settings, "hardware": bench.hardware(tr.device)}

@@ -61,6 +61,8 @@ def add(sub) -> None:
     p.add_argument("--adam", help="auto | foreach | fused | for-loop: Adam's kernel, same math "
                    "(default auto: fused on CUDA, foreach on CPU)")
     p.add_argument("--channels-last", action="store_true", help="NHWC memory format (same math)")
+    p.add_argument("--cuda-graphs", choices=["auto", "on", "off"], help="replay each training step "
+                   "as one CUDA graph (same math; default auto: on CUDA wherever the recipe allows)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--on-nan", help="stop | rollback when losses become non-finite")
     p.add_argument("--tensorboard", action="store_true", help="log scalars and sample grids for "

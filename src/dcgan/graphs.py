@@ -1,0 +1,129 @@
+"""CUDA graphs: one whole training step (G and D forward, both backward passes, both Adam updates)
+captured once and replayed, so a step costs one launch instead of a few hundred.
+
+On a GPU the tf-tutorial step is a few milliseconds of small convolutions; launched one by one from
+Python, the launch overhead is as large as the work itself. A captured step replays the same
+kernels on the same memory: the real batch is copied into a static input tensor, every random draw
+(noise, labels, dropout masks) comes from generators registered with the graph, so each replay draws
+fresh numbers exactly as an eager step would, and Adam runs with ``capturable=True`` so its step
+count lives on the device.
+
+What the graph cannot express runs eagerly, with the same math: a batch of another size (the
+epoch's last, partial batch), and the first ``WARMUP_STEPS`` steps (cuDNN picks its algorithms and
+autograd allocates gradients before capture). Anything that replaces the optimisers' state tensors
+or their learning rates (a resume, a rollback) calls ``reset()``: the graph is captured again.
+
+``--cuda-graphs auto`` (the default) uses a graph where one is possible: on CUDA, one process,
+no ``--compile``, the simultaneous or alternating updates with ``--n-critic 1``, no gradient
+penalty (it differentiates through D's gradient), no fp16 (GradScaler checks for inf on the host).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import torch
+
+from .errors import DcganError
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
+    from .distributed import Dist
+    from .train import Trainer
+
+MODES = ("auto", "on", "off")
+WARMUP_STEPS = 3  # eager steps before capture: cuDNN autotuning and gradient allocation
+
+
+def why_not(cfg: TrainConfig, device: torch.device, dist: Dist) -> str | None:
+    """The reason a training step cannot be one CUDA graph, or None when it can."""
+    if device.type != "cuda":
+        return f"CUDA graphs need a CUDA device (this run is on {device.type})"
+    if dist.world > 1:
+        return "CUDA graphs are not used under torchrun (DistributedDataParallel)"
+    if cfg.compile:
+        return "--compile brings its own graphs; drop one of the two"
+    if cfg.update not in ("simultaneous", "alternating"):
+        return f"the {cfg.update} update draws its real half batch on the host side of the step"
+    if cfg.n_critic != 1:
+        return "--n-critic > 1 makes steps differ; use --n-critic 1"
+    if cfg.gp_weight:
+        return "the gradient penalty differentiates through D's gradient"
+    if cfg.precision == "fp16":
+        return "fp16's GradScaler checks for infinities on the host; use --precision bf16"
+    if not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
+        return f"torch {torch.__version__} cannot register a generator with a CUDA graph (needs >= 2.6)"
+    return None
+
+
+def wanted(cfg: TrainConfig, device: torch.device, dist: Dist) -> bool:
+    """Whether this run replays its steps as a CUDA graph, per ``--cuda-graphs``."""
+    mode = getattr(cfg, "cuda_graphs", "auto") or "auto"
+    if mode not in MODES:
+        raise DcganError(f"unknown --cuda-graphs {mode!r}; choose one of {', '.join(MODES)}")
+    if mode == "off":
+        return False
+    reason = why_not(cfg, device, dist)
+    if reason and mode == "on":
+        raise DcganError(f"--cuda-graphs on: {reason}; use --cuda-graphs auto or off")
+    return reason is None
+
+
+class GraphedStep:
+    """``trainer.train_step`` for a graphed run: eager warm-up, capture, then replays."""
+
+    def __init__(self, trainer: Trainer):
+        self.tr = trainer
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the graph (its memory goes back to the allocator); the next steps warm up anew."""
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.static_real: torch.Tensor | None = None
+        self.static_stats: torch.Tensor | None = None
+        self.static_grads: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.eager_steps = 0
+        self.stream: torch.cuda.Stream | None = None
+        self._grads_moved = False
+
+    def __call__(self, real: torch.Tensor) -> torch.Tensor:
+        tr = self.tr
+        if len(real) != tr.local_batch:       # the epoch's partial last batch: same math, eagerly
+            self._grads_moved = self.graph is not None
+            return tr._update(tr, real)
+        if self.graph is None:
+            if self.eager_steps < WARMUP_STEPS:
+                return self._warmup(real)
+            self._capture(real)
+        self.static_real.copy_(real)
+        self.graph.replay()
+        if self._grads_moved:  # an eager step re-pointed .grad; the graph still writes its own
+            for p, g in self.static_grads:
+                p.grad = g
+            self._grads_moved = False
+        return self.static_stats
+
+    def _warmup(self, real: torch.Tensor) -> torch.Tensor:
+        # Warm-up on a side stream, as torch.cuda.graphs asks: these are real training steps.
+        if self.stream is None:
+            self.stream = torch.cuda.Stream(device=real.device)
+        self.stream.wait_stream(torch.cuda.current_stream(real.device))
+        with torch.cuda.stream(self.stream), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*capturable=True.*")  # uncaptured on purpose
+            stats = self.tr._update(self.tr, real)
+        torch.cuda.current_stream(real.device).wait_stream(self.stream)
+        self.eager_steps += 1
+        return stats
+
+    def _capture(self, real: torch.Tensor) -> None:
+        tr = self.tr
+        graph = torch.cuda.CUDAGraph()
+        graph.register_generator_state(tr.rng)  # noise and labels: fresh draws on every replay
+        self.static_real = real.clone()
+        torch.cuda.synchronize(real.device)
+        with torch.cuda.graph(graph):
+            self.static_stats = tr._update(tr, self.static_real)
+        self.graph = graph
+        self.static_grads = [(p, p.grad) for m in (tr.G, tr.D) for p in m.parameters()
+                             if p.grad is not None]
