@@ -89,3 +89,12 @@ def test_a_graphed_gpu_run_resumes_on_the_cpu(tiny_mnist, tmp_path):
     assert state["opt_g"]["param_groups"][0]["capturable"] is True  # it really was graphed
     dcgan.train(resume=run, device="cpu", max_steps=10)
     assert ckpt.all_checkpoints(run / "checkpoints")[-1].name == "step_000000010"
+
+
+def test_speed_defaults_per_device_and_flags_override_them():
+    cfg = resolve({})
+    cpu, gpu = fast.resolve(cfg, torch.device("cpu")), fast.resolve(cfg, torch.device("cuda"))
+    assert (cpu.adam, cpu.channels_last) == ("foreach", False)
+    assert (gpu.adam, gpu.channels_last) == ("fused", True)
+    assert fast.resolve(resolve({"channels_last": False}), torch.device("cuda")).channels_last is False
+    assert fast.resolve(resolve({"channels_last": True}), torch.device("cpu")).channels_last is True

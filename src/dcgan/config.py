@@ -59,7 +59,7 @@ class TrainConfig:
     precision: str = "fp32"
     compile: bool = False
     adam: str = "auto"                  # auto | foreach | fused | for-loop (same math; see fast.py)
-    channels_last: bool = False         # NHWC activations (same math; see fast.py)
+    channels_last: bool | None = None   # NHWC activations (same math); None: per device (fast.py)
     cuda_graphs: str = "auto"           # auto | on | off: replay each step as a CUDA graph (graphs.py)
     progress: bool = True               # a progress bar when stderr is a terminal
     on_nan: str = "stop"

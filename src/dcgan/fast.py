@@ -3,7 +3,8 @@
 Each default was chosen by measurement (see BENCHMARKS.md and ``dcgan bench``), per device type:
 
 * ``--adam auto``: the fused kernel on CUDA (one launch for all parameters); on the CPU, foreach.
-* ``--channels-last``: off by default (on the 2-core CPU it was no faster; see BENCHMARKS.md).
+* ``--channels-last``: on CUDA by default (x1.08 on an H100), off on the CPU (slower there).
+* ``--cuda-graphs``: on CUDA by default where the recipe allows (graphs.py; x3.4 on an H100).
 * ``--compile``: off by default (compiling takes minutes on a small CPU and the step is dominated
   by convolutions, which compilation does not speed up).
 """
@@ -41,13 +42,22 @@ def default_adam(device: torch.device) -> str:
     return "fused" if device.type == "cuda" else "foreach"
 
 
+def default_channels_last(device: torch.device) -> bool:
+    # H100, tf-tutorial, batch 256, graphed fp32: x1.08 (cuDNN's tensor-core kernels are NHWC);
+    # the 2-core CPUs measured: x0.57-0.97 (oneDNN reorders every layer). BENCHMARKS.md has both.
+    return device.type == "cuda"
+
+
 def resolve(cfg: TrainConfig, device: torch.device) -> Fast:
     adam = getattr(cfg, "adam", "auto") or "auto"
     if adam not in ADAM_IMPLS:
         raise DcganError(f"unknown --adam {adam!r}; choose one of {', '.join(ADAM_IMPLS)}")
     if adam == "auto":
         adam = default_adam(device)
-    return Fast(adam=adam, channels_last=bool(getattr(cfg, "channels_last", False)))
+    channels_last = getattr(cfg, "channels_last", None)
+    if channels_last is None:
+        channels_last = default_channels_last(device)
+    return Fast(adam=adam, channels_last=bool(channels_last))
 
 
 IMPL_FLAGS = ("fused", "foreach", "capturable")

@@ -19,7 +19,8 @@ def add(sub) -> None:
     p.add_argument("--precision", default="fp32", help="fp32 | bf16 | fp16")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--adam", default="auto", help="auto | foreach | fused | for-loop")
-    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="NHWC memory format (default: on CUDA, off on the CPU)")
     p.add_argument("--cuda-graphs", default="auto", choices=["auto", "on", "off"])
     p.add_argument("--update", default=None, help="update scheme (default: the preset's)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")

@@ -60,7 +60,8 @@ def add(sub) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
     p.add_argument("--adam", help="auto | foreach | fused | for-loop: Adam's kernel, same math "
                    "(default auto: fused on CUDA, foreach on CPU)")
-    p.add_argument("--channels-last", action="store_true", help="NHWC memory format (same math)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="NHWC memory format "
+                   "(same math; default: on CUDA, off on the CPU)")
     p.add_argument("--cuda-graphs", choices=["auto", "on", "off"], help="replay each training step "
                    "as one CUDA graph (same math; default auto: on CUDA wherever the recipe allows)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
