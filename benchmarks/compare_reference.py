@@ -1,6 +1,7 @@
 """dcgan beside a plain eager PyTorch port of the TensorFlow tutorial, timed in one run.
 
     PYTHONPATH=src python benchmarks/compare_reference.py --batch-size 256
+    PYTHONPATH=src python benchmarks/compare_reference.py --model dcgan64     # vs pytorch/examples' loop
     PYTHONPATH=src python benchmarks/compare_reference.py --variant bf16:precision=bf16 \\
         --variant fused:adam=fused --variant nhwc:channels_last=1 --variant compiled:compile=1
 
@@ -21,10 +22,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reference_eager import EagerReference  # noqa: E402
+from reference_eager import EagerDCGAN64Reference, EagerReference  # noqa: E402
 
 from dcgan import bench  # noqa: E402
+from dcgan.config import resolve  # noqa: E402
 
+REFERENCES = {"tf-tutorial": EagerReference, "dcgan64": EagerDCGAN64Reference}
 TF_TUTORIAL_IMG_S = 555.0  # issue 6: the TF tutorial as written, batch 256, 2-core Xeon (AMX)
 
 
@@ -40,7 +43,7 @@ def parse_variant(text: str) -> tuple[str, dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="tf-tutorial")
-    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--windows", type=int, default=5)
@@ -52,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     base = {"model": args.model, "batch_size": args.batch_size, "device": args.device}
+    if args.batch_size is None:
+        args.batch_size = base["batch_size"] = resolve({"model": args.model}).batch_size
     steppers = {}
     trainers = {}
     for name, extra in [("dcgan", {}), *args.variant]:
@@ -60,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         steppers[name] = bench.train_stepper(tr)
     device = trainers["dcgan"].device
     if not args.no_reference:
-        if args.model != "tf-tutorial":
-            raise SystemExit("the eager reference ports tf-tutorial only")
-        ref = EagerReference(trainers["dcgan"].images.cpu(), args.batch_size, device=str(device))
+        if args.model not in REFERENCES:
+            raise SystemExit(f"eager references exist for {', '.join(REFERENCES)} only; use --no-reference")
+        ref = REFERENCES[args.model](trainers["dcgan"].images.cpu(), args.batch_size, device=str(device))
         steppers["eager-reference"] = (ref.step, args.batch_size)
     results = bench.interleaved(steppers, device, args.warmup, args.windows, args.steps,
                                 log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -77,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         row = {**s, "settings": {k: v for k, v in dict(args.variant).get(name, {}).items()}}
         line = f"  {name:<16} {s['median']:8.1f}  ({s['min']:.1f}-{s['max']:.1f})"
         if ref_med:
-            row["vs_reference"] = round(s["median"] / ref_med, 3)
+            row["vs_reference"] = round(r.median / ref_med, 3)
             line += f"  x{row['vs_reference']:.2f} vs eager reference"
-        row["vs_tf_tutorial_figure"] = round(s["median"] / TF_TUTORIAL_IMG_S, 3)
-        line += f"  x{row['vs_tf_tutorial_figure']:.2f} vs TF tutorial figure ({TF_TUTORIAL_IMG_S:.0f})"
+        if args.model == "tf-tutorial":
+            row["vs_tf_tutorial_figure"] = round(r.median / TF_TUTORIAL_IMG_S, 3)
+        if args.model == "tf-tutorial":
+            line += f"  x{row['vs_tf_tutorial_figure']:.2f} vs TF tutorial figure ({TF_TUTORIAL_IMG_S:.0f})"
         rows[name] = row
         print(line)
     if args.json:

@@ -103,3 +103,72 @@ class EagerReference:
         self.opt_g.step()
         self.opt_d.step()
         return g_loss.detach(), d_loss.detach()
+
+
+# --- Radford et al.'s 64x64 DCGAN, as pytorch/examples' dcgan/main.py trains it ---------------------
+
+def make_dcgan64_generator(nz: int = 100, ngf: int = 128, nc: int = 3) -> nn.Module:
+    return nn.Sequential(
+        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),                 # (B, nc, 64, 64)
+    )
+
+
+def make_dcgan64_discriminator(ndf: int = 128, nc: int = 3) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid(),                     # (B, 1, 1, 1)
+    )
+
+
+def dcgan_init(m: nn.Module) -> None:
+    name = type(m).__name__
+    if "Conv" in name:
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif "BatchNorm" in name:
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+class EagerDCGAN64Reference(EagerReference):
+    """pytorch/examples' loop: D on real, then on detached fakes, then G through the updated D
+    (Sigmoid + BCELoss as written there), Adam 2e-4, beta1 0.5."""
+
+    def __init__(self, images_uint8: torch.Tensor, batch_size: int = 128, seed: int = 0,
+                 device: str = "cpu", width: int = 128):
+        torch.manual_seed(seed)
+        self.device = torch.device(device)
+        self.data = (images_uint8.float().to(self.device) - 127.5) / 127.5  # (N, C, 64, 64)
+        self.batch_size = batch_size
+        nc = images_uint8.shape[1]
+        self.G = make_dcgan64_generator(ngf=width, nc=nc).to(self.device)
+        self.D = make_dcgan64_discriminator(ndf=width, nc=nc).to(self.device)
+        self.G.apply(dcgan_init)
+        self.D.apply(dcgan_init)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.criterion = nn.BCELoss()
+        self.perm, self.pos = torch.randperm(len(self.data)), 0
+
+    def step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        real = self.next_batch()
+        ones = torch.ones(len(real), device=self.device)
+        zeros = torch.zeros(len(real), device=self.device)
+        self.D.zero_grad()
+        err_real = self.criterion(self.D(real).view(-1), ones)
+        err_real.backward()
+        fake = self.G(torch.randn(len(real), 100, 1, 1, device=self.device))
+        err_fake = self.criterion(self.D(fake.detach()).view(-1), zeros)
+        err_fake.backward()
+        self.opt_d.step()
+        self.G.zero_grad()
+        err_g = self.criterion(self.D(fake).view(-1), ones)
+        err_g.backward()
+        self.opt_g.step()
+        return err_g.detach(), (err_real + err_fake).detach()
