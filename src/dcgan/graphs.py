@@ -91,7 +91,7 @@ class GraphedStep:
         tr = self.tr
         if len(real) != tr.local_batch:       # the epoch's partial last batch: same math, eagerly
             self._grads_moved = self.graph is not None
-            return tr._update(tr, real)
+            return self._eager(real)
         if self.graph is None:
             if self.eager_steps < WARMUP_STEPS:
                 return self._warmup(real)
@@ -109,12 +109,16 @@ class GraphedStep:
         if self.stream is None:
             self.stream = torch.cuda.Stream(device=real.device)
         self.stream.wait_stream(torch.cuda.current_stream(real.device))
-        with torch.cuda.stream(self.stream), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*capturable=True.*")  # uncaptured on purpose
-            stats = self.tr._update(self.tr, real)
+        with torch.cuda.stream(self.stream):
+            stats = self._eager(real)
         torch.cuda.current_stream(real.device).wait_stream(self.stream)
         self.eager_steps += 1
         return stats
+
+    def _eager(self, real: torch.Tensor) -> torch.Tensor:
+        with warnings.catch_warnings():  # capturable Adam outside a capture, on purpose
+            warnings.filterwarnings("ignore", message=".*capturable=True.*")
+            return self.tr._update(self.tr, real)
 
     def _capture(self, real: torch.Tensor) -> None:
         tr = self.tr

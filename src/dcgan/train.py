@@ -182,15 +182,14 @@ class Trainer:
         self.step, self.epoch, self.batch = state["step"], state["epoch"], state["batch"]
         self.elapsed = state.get("elapsed", 0.0)
 
-    def load_optimizers(self, state: dict[str, Any], lr_factor: float = 1.0) -> None:
-        """Both optimisers' saved state, run with this run's Adam kernel, learning rates x lr_factor.
+    def load_optimizers(self, state: dict[str, Any]) -> None:
+        """Both optimisers' saved state, run with this run's Adam kernel (fast.load_optimizer).
 
-        New state tensors and rates invalidate a captured CUDA graph, so it is captured again.
+        New state tensors invalidate a captured CUDA graph, and so do the new learning rates that
+        rollbacks set next, so the graph is dropped here and captured again after warm-up.
         """
         for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
             fast.load_optimizer(opt, state[key])
-            for group in opt.param_groups:
-                group["lr"] *= lr_factor
         if getattr(self, "_graphed", None) is not None:
             self._graphed.reset()
 
