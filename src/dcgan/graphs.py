@@ -45,7 +45,7 @@ def why_not(cfg: TrainConfig, device: torch.device, dist: Dist) -> str | None:
     if cfg.compile:
         return "--compile brings its own graphs; drop one of the two"
     if cfg.update not in ("simultaneous", "alternating"):
-        return f"the {cfg.update} update draws its real half batch on the host side of the step"
+        return f"the {cfg.update} update (three optimiser steps on half and full batches) is not graphed"
     if cfg.n_critic != 1:
         return "--n-critic > 1 makes steps differ; use --n-critic 1"
     if cfg.gp_weight:
