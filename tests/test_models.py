@@ -81,3 +81,23 @@ def test_unknown_preset_is_a_clear_error():
 def test_resolution_the_architecture_cannot_build():
     with pytest.raises(DcganError, match="cannot build 30x30"):
         get_preset("tf-tutorial").arch(resolution=30)
+
+
+def test_cpu_dropout_keeps_with_probability_1_minus_p_and_scales_like_nn_dropout():
+    from dcgan.models.layers import Dropout
+
+    torch.manual_seed(0)
+    drop = Dropout(0.3)
+    x = torch.rand(1000, 1000) + 0.5            # no zeros, so a dropped element is visible
+    x.requires_grad_(True)
+    y = drop(x)
+    kept = y != 0
+    assert kept.float().mean().item() == pytest.approx(0.7, abs=0.003)  # 1e6 draws: sd 0.0005
+    torch.testing.assert_close(y[kept], (x / 0.7)[kept])
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, kept.float() / 0.7)  # the same mask scales the gradient
+    drop.eval()
+    assert drop(x) is x                                    # inference: identity, as nn.Dropout
+    drop.train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert drop(x.detach().bfloat16()).dtype == torch.bfloat16

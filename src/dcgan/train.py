@@ -41,6 +41,7 @@ from .fsutil import RunLock, append_jsonl, write_json
 from .images import make_grid, save_gif, save_png, to_unit
 from .losses import LOSSES, gradient_penalty
 from .models import build_discriminator, build_generator, get_preset
+from .models.layers import Dropout
 
 N_FIXED = 16                 # the tutorial's 4x4 grid of fixed noise vectors
 FIXED_NOISE_SEED = 1_000_003  # offset so the grid's noise never equals the first training batch
@@ -503,7 +504,7 @@ def _add_dropout(G: nn.Module, p: float) -> None:
         if isinstance(module, nn.Sequential):
             for i, layer in enumerate(module):
                 if isinstance(layer, acts):
-                    module[i] = nn.Sequential(layer, nn.Dropout(p))
+                    module[i] = nn.Sequential(layer, Dropout(p))
 
 
 def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = None,

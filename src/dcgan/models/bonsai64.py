@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import Reshape, SameConv2d, SameConvTranspose2d, keras_init_
+from .layers import Dropout, Reshape, SameConv2d, SameConvTranspose2d, keras_init_
 
 LEAK = 0.2
 DROPOUT = 0.3
@@ -56,7 +56,7 @@ class Bonsai64Discriminator(nn.Module):
             SameConv2d(128, 128, 4, stride=2),       # (B, 128, 8, 8)
             nn.LeakyReLU(LEAK),
             nn.Flatten(),                            # (B, 8192)
-            nn.Dropout(DROPOUT),
+            Dropout(DROPOUT),
             nn.Linear(128 * s * s, 1),               # (B, 1) logit
         )
         keras_init_(self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import KERAS_BN_EPS, Reshape, SameConv2d, keras_bn_momentum, keras_init_
+from .layers import KERAS_BN_EPS, Dropout, Reshape, SameConv2d, keras_bn_momentum, keras_init_
 
 BN_MOMENTUM = 0.8   # Keras' momentum=0.8 in every BatchNormalization of Keras-GAN
 LEAK = 0.2
@@ -70,19 +70,19 @@ class KerasGANDiscriminator(nn.Module):
         self.net = nn.Sequential(
             SameConv2d(channels, 32, 3, stride=2),        # (B, 32, 14, 14)      [CIFAR: 16x16]
             nn.LeakyReLU(LEAK),
-            nn.Dropout(DROPOUT),
+            Dropout(DROPOUT),
             SameConv2d(32, 64, 3, stride=2),              # (B, 64, 7, 7)        [8x8]
             nn.ZeroPad2d((0, 1, 0, 1)) if zero_pad else nn.Identity(),  # (B, 64, 8, 8)
             nn.LeakyReLU(LEAK),
-            nn.Dropout(DROPOUT),
+            Dropout(DROPOUT),
             _bn(64),
             SameConv2d(64, 128, 3, stride=2),             # (B, 128, 4, 4)
             nn.LeakyReLU(LEAK),
-            nn.Dropout(DROPOUT),
+            Dropout(DROPOUT),
             _bn(128),
             SameConv2d(128, 256, 3, stride=1),            # (B, 256, 4, 4)
             nn.LeakyReLU(LEAK),
-            nn.Dropout(DROPOUT),
+            Dropout(DROPOUT),
             nn.Flatten(),                                 # (B, 4096)
             nn.Linear(256 * s * s, 1),                    # (B, 1): Keras' sigmoid lives in the loss
         )

@@ -64,6 +64,25 @@ class SameConvTranspose2d(nn.ConvTranspose2d):
         return y[..., : h, : w] if (bottom != top or right != left) else y
 
 
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` with a faster mask on the CPU; the same function and distribution.
+
+    On the CPU, ``bernoulli_`` (what ``F.dropout`` draws its mask with) took 30 ms for the
+    tutorial D's (256, 64, 14, 14) activation, against 10 ms for ``torch.rand`` and a comparison;
+    with the backward pass, 32-35 ms against 15-17 ms. Elements are kept with probability
+    1 - p and scaled by 1 / (1 - p), drawn from the global generator as nn.Dropout draws. Other
+    devices keep PyTorch's fused kernel.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0 or x.device.type != "cpu" or self.inplace:
+            return super().forward(x)
+        keep = 1.0 - self.p
+        # float32 uniforms even under bf16 autocast, so the keep probability is exact to 2^-24
+        mask = (torch.rand(x.shape, device=x.device) < keep).to(x.dtype).mul_(1.0 / keep)
+        return x * mask
+
+
 def keras_init_(module: nn.Module) -> nn.Module:
     """Keras defaults: Glorot-uniform kernels and zero biases (BN keeps gamma 1, beta 0)."""
     for m in module.modules():

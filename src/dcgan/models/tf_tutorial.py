@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import (KERAS_BN_EPS, KERAS_BN_MOMENTUM, Reshape, SameConv2d, SameConvTranspose2d,
+from .layers import (KERAS_BN_EPS, KERAS_BN_MOMENTUM, Dropout, Reshape, SameConv2d, SameConvTranspose2d,
                      keras_bn_momentum, keras_init_)
 
 LEAK = 0.3  # Keras' LeakyReLU default slope
@@ -51,10 +51,10 @@ class TFTutorialDiscriminator(nn.Module):
         self.net = nn.Sequential(
             SameConv2d(channels, 64, 5, stride=2),   # (B, 64, 14, 14)
             nn.LeakyReLU(LEAK),
-            nn.Dropout(DROPOUT),
+            Dropout(DROPOUT),
             SameConv2d(64, 128, 5, stride=2),        # (B, 128, 7, 7)
             nn.LeakyReLU(LEAK),
-            nn.Dropout(DROPOUT),
+            Dropout(DROPOUT),
             nn.Flatten(),                            # (B, 6272)
             nn.Linear(128 * s * s, 1),               # (B, 1) logit
         )
