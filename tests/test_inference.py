@@ -28,12 +28,22 @@ def test_checkpoint_alone_rebuilds_the_generator(run):
     assert not G.training
 
 
+def assert_same_up_to_rounding(a, b):
+    """The same images from other batch sizes: oneDNN blocks a convolution by batch size, so the
+    float sums differ in the last bits and a pixel lying on a rounding boundary may move one level
+    (seen: 1 pixel of 5,488, the same one in a single image of 784). Anything more is a real difference."""
+    d = np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16))
+    assert d.max() <= 1 and (d > 0).mean() <= 0.01
+
+
 def test_sample_is_reproducible_by_seed_and_batch_size_independent(run):
     a = dcgan.sample(run, n=10, seed=3)
     b = dcgan.sample(run, n=10, seed=3, batch_size=4)
     c = dcgan.sample(run, n=10, seed=4)
     assert a.shape == (10, 1, 28, 28) and a.dtype == torch.uint8
-    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.equal(a, dcgan.sample(run, n=10, seed=3))  # same seed, same batches: bit for bit
+    assert_same_up_to_rounding(a, b)
+    assert (a.int() - c.int()).abs().max() > 1              # another seed: other images
 
 
 def test_sample_outputs(run, tmp_path):
@@ -46,9 +56,9 @@ def test_sample_outputs(run, tmp_path):
                  "--batch-size", "3"]) == 0
     arr = np.load(tmp_path / "x.npz")["images"]
     assert arr.shape == (7, 1, 28, 28) and arr.dtype == np.uint8
-    assert np.array_equal(arr, dcgan.sample(run, n=7, seed=0).numpy())
+    assert_same_up_to_rounding(arr, dcgan.sample(run, n=7, seed=0).numpy())  # batches of 3 vs 7
     with Image.open(tmp_path / "each" / "000002.png") as img:
-        assert np.array_equal(np.asarray(img), arr[2, 0])
+        assert_same_up_to_rounding(np.asarray(img), arr[2, 0])  # one batch of 5 vs batches of 3
 
 
 def test_discriminate_gives_logit_and_probability(run, tmp_path, capsys):
