@@ -61,19 +61,22 @@ def test_optimizer_state_from_a_gpu_run_loads_with_this_runs_kernel():
 
 @cuda
 @pytest.mark.gpu
-def test_graphed_steps_compute_what_eager_steps_compute(tiny_mnist, tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_graphed_steps_compute_what_eager_steps_compute(tiny_mnist, tmp_path, ema):
     """Warm-up, capture, replays and the partial last batch, over three epochs (21 steps)."""
     torch.backends.cudnn.deterministic = True  # the same algorithms in both runs
     runs = {}
     for mode in ("off", "on"):
         runs[mode] = dcgan.train(out=str(tmp_path / mode), device="cuda", cuda_graphs=mode, epochs=3,
-                                 sample_bn="running", **TINY)
+                                 sample_bn="running", ema=ema, **TINY)
     (eager,), (graphed,) = (ckpt.all_checkpoints(runs[m] / "checkpoints") for m in ("off", "on"))
     assert eager.name == graphed.name == "step_000000021"
     se, sg = ckpt.load_state(eager), ckpt.load_state(graphed)
     # Every random draw happened, in the same order: the generators end in the same state.
     assert torch.equal(se["rng"], sg["rng"]) and torch.equal(se["cuda_rng"], sg["cuda_rng"])
-    for f in (ckpt.G_FILE, ckpt.D_FILE):
+    if ema:  # the average took every step, inside the graph as well
+        assert se["ema_n_averaged"].item() == sg["ema_n_averaged"].item() == 21
+    for f in (ckpt.G_FILE, ckpt.D_FILE, *([ckpt.EMA_FILE] if ema else [])):
         from safetensors.torch import load_file
 
         a, b = load_file(eager / f), load_file(graphed / f)

@@ -5,8 +5,8 @@ On a GPU the tf-tutorial step is a few milliseconds of small convolutions; launc
 Python, the launch overhead is as large as the work itself. A captured step replays the same
 kernels on the same memory: the real batch is copied into a static input tensor, every random draw
 (noise, labels, dropout masks) comes from generators registered with the graph, so each replay draws
-fresh numbers exactly as an eager step would, and Adam runs with ``capturable=True`` so its step
-count lives on the device.
+fresh numbers exactly as an eager step would, Adam runs with ``capturable=True`` so its step
+count lives on the device, and an ``--ema`` average is updated inside the graph too.
 
 What the graph cannot express runs eagerly, with the same math: a batch of another size (the
 epoch's last, partial batch), and the first ``WARMUP_STEPS`` steps (cuDNN picks its algorithms and
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .checkpoint import unwrap
 from .errors import DcganError
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ class GraphedStep:
             self._capture(real)
         self.static_real.copy_(real)
         self.graph.replay()
+        if tr.ema is not None:
+            tr.ema.n_averaged += 1  # AveragedModel counts on the host; the graph did the average
         if self._grads_moved:  # an eager step re-pointed .grad; the graph still writes its own
             for p, g in self.static_grads:
                 p.grad = g
@@ -118,7 +121,9 @@ class GraphedStep:
     def _eager(self, real: torch.Tensor) -> torch.Tensor:
         with warnings.catch_warnings():  # capturable Adam outside a capture, on purpose
             warnings.filterwarnings("ignore", message=".*capturable=True.*")
-            return self.tr._update(self.tr, real)
+            stats = self.tr._update(self.tr, real)
+        self.tr.update_ema()
+        return stats
 
     def _capture(self, real: torch.Tensor) -> None:
         tr = self.tr
@@ -128,6 +133,18 @@ class GraphedStep:
         torch.cuda.synchronize(real.device)
         with torch.cuda.graph(graph):
             self.static_stats = tr._update(tr, self.static_real)
+            if tr.ema is not None:
+                _ema_update(tr.ema, unwrap(tr.G), tr.cfg.ema)
         self.graph = graph
         self.static_grads = [(p, p.grad) for m in (tr.G, tr.D) for p in m.parameters()
                              if p.grad is not None]
+
+
+def _ema_update(ema: torch.nn.Module, G: torch.nn.Module, decay: float) -> None:
+    """``AveragedModel.update_parameters`` past its first update, without its host-side work.
+
+    The same lerp as ``get_ema_multi_avg_fn(decay)``. Eagerly, AveragedModel also copies its step
+    count from the host to the GPU every step, which waits for the GPU; the count is kept on the
+    host by ``GraphedStep`` instead. The warm-up steps make the first, copying update.
+    """
+    torch._foreach_lerp_([p.detach() for p in ema.parameters()], [p.detach() for p in G.parameters()], 1.0 - decay)

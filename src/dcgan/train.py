@@ -258,10 +258,17 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------
     def train_step(self, real: torch.Tensor) -> torch.Tensor:
-        """One update of the preset's scheme: replayed as a CUDA graph where possible (graphs.py)."""
+        """One update of the preset's scheme, then of the --ema average; replayed as one CUDA
+        graph where possible (graphs.py)."""
         if self._graphed is not None:
             return self._graphed(real)
-        return self._update(self, real)
+        stats = self._update(self, real)
+        self.update_ema()
+        return stats
+
+    def update_ema(self) -> None:
+        if self.ema is not None:
+            self.ema.update_parameters(ckpt.unwrap(self.G))
 
     def _real_batch(self, perm: torch.Tensor, b: int) -> torch.Tensor:
         idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size]
@@ -301,9 +308,7 @@ class Trainer:
                 bar = self._bar(total_steps)
                 while self.batch < self.batches_per_epoch:
                     real = self._real_batch(perm, self.batch)
-                    acc += self.train_step(real)
-                    if self.ema is not None:
-                        self.ema.update_parameters(ckpt.unwrap(self.G))
+                    acc += self.train_step(real)  # G and D, and the EMA under --ema
                     self.step += 1
                     self.batch += 1
                     acc_n += 1
