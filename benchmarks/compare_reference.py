@@ -86,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
             line += f"  x{row['vs_reference']:.2f} vs eager reference"
         if args.model == "tf-tutorial":
             row["vs_tf_tutorial_figure"] = round(r.median / TF_TUTORIAL_IMG_S, 3)
-        if args.model == "tf-tutorial":
             line += f"  x{row['vs_tf_tutorial_figure']:.2f} vs TF tutorial figure ({TF_TUTORIAL_IMG_S:.0f})"
         rows[name] = row
         print(line)

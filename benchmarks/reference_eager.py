@@ -67,16 +67,21 @@ class EagerReference:
 
     def __init__(self, images_uint8: torch.Tensor, batch_size: int = 256, seed: int = 0,
                  device: str = "cpu"):
-        torch.manual_seed(seed)
-        self.device = torch.device(device)
-        self.data = (images_uint8.float().to(self.device) - 127.5) / 127.5  # (N, 1, 28, 28) in [-1, 1]
-        self.batch_size = batch_size
+        self._data(images_uint8, batch_size, seed, device)
         self.G = glorot_(make_generator()).to(self.device)
         self.D = glorot_(make_discriminator()).to(self.device)
         adam = dict(lr=1e-4, betas=(0.9, 0.999), eps=1e-7)
         self.opt_g = torch.optim.Adam(self.G.parameters(), **adam)
         self.opt_d = torch.optim.Adam(self.D.parameters(), **adam)
         self.perm, self.pos = torch.randperm(len(self.data)), 0
+
+    def _data(self, images_uint8: torch.Tensor, batch_size: int, seed: int, device: str) -> None:
+        """Seed, device, and the whole data set as one float tensor in [-1, 1] (N, C, H, W); the
+        caller draws the first permutation after building its models, as the RNG order was."""
+        torch.manual_seed(seed)
+        self.device = torch.device(device)
+        self.data = (images_uint8.float().to(self.device) - 127.5) / 127.5
+        self.batch_size = batch_size
 
     def next_batch(self) -> torch.Tensor:
         if self.pos + self.batch_size > len(self.perm):
@@ -142,10 +147,7 @@ class EagerDCGAN64Reference(EagerReference):
 
     def __init__(self, images_uint8: torch.Tensor, batch_size: int = 128, seed: int = 0,
                  device: str = "cpu", width: int = 128):
-        torch.manual_seed(seed)
-        self.device = torch.device(device)
-        self.data = (images_uint8.float().to(self.device) - 127.5) / 127.5  # (N, C, 64, 64)
-        self.batch_size = batch_size
+        self._data(images_uint8, batch_size, seed, device)
         nc = images_uint8.shape[1]
         self.G = make_dcgan64_generator(ngf=width, nc=nc).to(self.device)
         self.D = make_dcgan64_discriminator(ndf=width, nc=nc).to(self.device)

@@ -4,7 +4,8 @@ Each default was chosen by measurement (see BENCHMARKS.md and ``dcgan bench``), 
 
 * ``--adam auto``: the fused kernel on CUDA (one launch for all parameters); on the CPU, foreach.
 * ``--channels-last``: on CUDA by default (x1.08 on an H100), off on the CPU (slower there).
-* ``--cuda-graphs``: on CUDA by default where the recipe allows (graphs.py; x2.9-3.4 over eager for tf-tutorial on an H100).
+* ``--cuda-graphs``: on CUDA by default where the recipe allows (graphs.py; x2.9-3.4 over eager
+  for tf-tutorial on an H100).
 * ``--compile``: off by default (compiling takes minutes on a small CPU and the step is dominated
   by convolutions, which compilation does not speed up).
 """

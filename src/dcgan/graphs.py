@@ -147,4 +147,5 @@ def _ema_update(ema: torch.nn.Module, G: torch.nn.Module, decay: float) -> None:
     count from the host to the GPU every step, which waits for the GPU; the count is kept on the
     host by ``GraphedStep`` instead. The warm-up steps make the first, copying update.
     """
-    torch._foreach_lerp_([p.detach() for p in ema.parameters()], [p.detach() for p in G.parameters()], 1.0 - decay)
+    torch._foreach_lerp_([p.detach() for p in ema.parameters()],
+                         [p.detach() for p in G.parameters()], 1.0 - decay)
