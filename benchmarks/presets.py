@@ -43,7 +43,7 @@ def bench(name: str, steps: int, warmup: int) -> dict:
             if len(real) < cfg.batch_size:
                 real = to_unit(tr.images[perm[: cfg.batch_size]])
             t0 = time.perf_counter()
-            tr._update(tr, real).tolist()  # .tolist() waits for the step to finish
+            tr.train_step(real).tolist()  # the step dcgan train runs; .tolist() waits for it
             tr.step += 1
             if i >= warmup:
                 times.append(time.perf_counter() - t0)
