@@ -18,14 +18,13 @@ import json
 import sys
 from pathlib import Path
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reference_eager import EagerDCGAN64Reference, EagerReference  # noqa: E402
 
-from dcgan import bench  # noqa: E402
-from dcgan.config import resolve  # noqa: E402
+from dcgan.training import throughput as bench
+from dcgan.training.config import resolve  # noqa: E402
 
 REFERENCES = {"tf-tutorial": EagerReference, "dcgan64": EagerDCGAN64Reference}
 TF_TUTORIAL_IMG_S = 555.0  # issue 6: the TF tutorial as written, batch 256, 2-core Xeon (AMX)

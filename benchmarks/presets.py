@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from dcgan.config import resolve
+from dcgan.training.config import resolve
 from dcgan.images import to_unit
 from dcgan.models import PRESETS
-from dcgan.train import Trainer, epoch_permutation
+from dcgan.training.trainer import Trainer, epoch_permutation
 
 EPOCH_SIZES = {"mnist": 60_000, "cifar10": 50_000, "emoji": 3_786}
 

@@ -10,7 +10,6 @@ Used to show a refactor changes nothing: run it before and after and compare the
 from __future__ import annotations
 
 import hashlib
-import io
 import sys
 import tempfile
 from pathlib import Path

@@ -7,8 +7,8 @@ import json
 
 import torch
 
-from dcgan import bench
-from dcgan.checkpoint import unwrap
+from dcgan.training import throughput as bench
+from dcgan.training.speed import unwrap
 from dcgan.cli import main
 
 

@@ -7,9 +7,10 @@ import torch
 
 import dcgan
 from dcgan import checkpoint as ckpt
-from dcgan import fast, graphs
-from dcgan.config import resolve
-from dcgan.distributed import Dist
+from dcgan.training import speed as fast
+from dcgan.training import graphs
+from dcgan.training.config import resolve
+from dcgan.training.distributed import Dist
 from dcgan.errors import DcganError
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -11,7 +11,7 @@ import dcgan
 from dcgan import checkpoint as ckpt
 from dcgan.cli import main
 from dcgan.errors import DcganError
-from dcgan.inference import load_generator
+from dcgan.generation.loading import load_generator
 
 TINY = {"batch_size": 16, "limit": 64, "log_every": 1, "progress": False}  # 4 steps per epoch
 

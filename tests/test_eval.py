@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from dcgan import data as datasets
+from dcgan import checkpoint as ckpt
 from dcgan.cli import main
-from dcgan.evaluators import EVALUATORS, WEIGHTS_DIR, load_classifier, train_classifier
+from dcgan.metrics.classifiers import CLASSIFIERS, WEIGHTS_DIR, load_classifier, train_classifier
 from dcgan.fsutil import read_jsonl, sha256_file
 from dcgan.images import make_grid, save_png
 from dcgan.metrics import evaluate
@@ -20,7 +21,7 @@ TARGET_ACCURACY = {"mnist": 0.993, "fashion-mnist": 0.92}
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
 def test_shipped_evaluator_matches_its_recorded_hash_and_accuracy(name):
-    spec = EVALUATORS[name]
+    spec = CLASSIFIERS[name]
     path = WEIGHTS_DIR / spec.file
     assert sha256_file(path) == spec.sha256
     assert path.stat().st_size < 4 * 2 ** 20
@@ -35,7 +36,7 @@ def test_shipped_evaluator_reaches_its_accuracy_on_the_real_test_split(name, tmp
 
     from dcgan.data.cache import data_root
     from dcgan.errors import DcganError
-    from dcgan.evaluators import _to_input
+    from dcgan.metrics.classifiers import _to_input
 
     root = data_root()
     if not (root / name / "test.safetensors").exists():
@@ -54,7 +55,7 @@ def test_shipped_evaluator_reaches_its_accuracy_on_the_real_test_split(name, tmp
         pred = torch.cat([model(_to_input(x)).argmax(1) for x in test.images.split(1000)])
     accuracy = (pred == test.labels).float().mean().item()
     assert accuracy >= TARGET_ACCURACY[name]
-    assert accuracy == pytest.approx(EVALUATORS[name].test_accuracy, abs=5e-4)
+    assert accuracy == pytest.approx(CLASSIFIERS[name].test_accuracy, abs=5e-4)
 
 
 def test_evaluator_training_is_reproducible(tiny_mnist, tmp_path):
@@ -98,7 +99,7 @@ def test_eval_reads_npz_folder_and_grid_alike(tiny_mnist, tmp_path, capsys):
     assert r["protocol"]["n_generated"] == 64 and r["protocol"]["n_real"] == 64
     assert r["protocol"]["reference_split"] == "test"
     assert r["protocol"]["extractor"] == "mnist-classifier"
-    assert r["protocol"]["extractor_sha256"] == EVALUATORS["mnist"].sha256
+    assert r["protocol"]["extractor_sha256"] == CLASSIFIERS["mnist"].sha256
     assert r["protocol"]["dcgan_version"]
     assert r["metrics"]["fid"] == pytest.approx(0.0, abs=1e-6)  # the reference images themselves
     assert list((tiny_mnist / "eval-cache").glob("mnist-test-64-*.safetensors"))
@@ -198,7 +199,7 @@ def test_stacked_mnist_modes_are_counted_out_of_1000(tiny_mnist):
 
 @pytest.fixture
 def small_eval(monkeypatch):
-    import dcgan.monitor as mon
+    import dcgan.training.health as mon
 
     monkeypatch.setattr(mon, "EVAL_N", 200)  # the protocol's 2000 costs seconds per check on CI
 
@@ -209,14 +210,16 @@ def test_eval_every_writes_metrics_and_keeps_the_best_checkpoint(tiny_mnist, tmp
     rows = [r for r in read_jsonl(run / "metrics.jsonl") if "event" not in r]
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert all(r["fid2k_classifier"] >= 0 and r["n_modes"] == 10 for r in rows)
-    best = json.loads((run / "best.json").read_text())
-    assert best["fid"] == min(r["fid2k_classifier"] for r in rows)
-    assert (run / "checkpoints" / best["checkpoint"]).is_dir()  # protected from --keep 1
+    best = ckpt.read_best(run)  # the run's one best record, the one pruning and the report read
+    assert best["metric"] == "fid2k_classifier"
+    assert best["value"] == min(r["fid2k_classifier"] for r in rows)
+    assert ckpt.best(run) == run / "checkpoints" / best["checkpoint"]  # protected from --keep 1
+    assert not (run / "best.json").exists()
 
 
 @pytest.fixture
 def d_always_wins(monkeypatch, small_eval):
-    import dcgan.monitor as mon
+    import dcgan.training.health as mon
 
     monkeypatch.setattr(mon, "D_WINS_REAL", -1.0)
     monkeypatch.setattr(mon, "D_WINS_FAKE", 2.0)
@@ -275,7 +278,7 @@ def test_inception_without_its_weights_is_a_clear_error_not_a_fallback(tiny_mnis
 
 
 def test_a_missing_evaluator_says_how_to_train_it(monkeypatch, tmp_path):
-    import dcgan.evaluators as ev
+    import dcgan.metrics.classifiers as ev
     from dcgan.errors import DcganError
 
     monkeypatch.setattr(ev, "WEIGHTS_DIR", tmp_path)

@@ -14,9 +14,9 @@ import urllib.request
 import pytest
 import torch
 
-from dcgan import latent
+from dcgan.generation import latent
 from dcgan.cli import main
-from dcgan.inference import load_generator
+from dcgan.generation.loading import load_generator
 
 TRAIN = ["train", "--max-steps", "2", "--batch-size", "32", "--no-progress", "--log-every", "1"]
 
@@ -261,7 +261,7 @@ def test_export_unknown_format_is_one_line(tiny_run, capsys):
 # -- explorer server (loopback, bounded) --------------------------------------------------------
 @pytest.fixture
 def server(tiny_run):
-    from dcgan.explorer import Explorer, make_server
+    from dcgan.generation.explorer import Explorer, make_server
 
     srv = make_server(Explorer(tiny_run), "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)

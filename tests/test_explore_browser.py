@@ -22,7 +22,7 @@ def test_sliders_seeds_and_interpolation_update_the_image(tiny_run, tmp_path):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    from dcgan.explorer import Explorer, make_server
+    from dcgan.generation.explorer import Explorer, make_server
 
     srv = make_server(Explorer(tiny_run), "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)

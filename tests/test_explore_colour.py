@@ -69,7 +69,7 @@ def test_safetensors_export_of_a_colour_generator_matches(colour_run, tmp_path):
 
 
 def test_explorer_serves_colour_images(colour_run):
-    from dcgan.explorer import Explorer, make_server
+    from dcgan.generation.explorer import Explorer, make_server
 
     srv = make_server(Explorer(colour_run), "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)

@@ -11,9 +11,9 @@ import torch
 import dcgan
 from dcgan.cli import main
 from dcgan.errors import DcganError
-from dcgan.losses import LOSSES
+from dcgan.training.losses import LOSSES
 from dcgan.models import PRESETS, build_discriminator, build_generator, count_parameters, get_preset
-from dcgan.steps import UPDATES
+from dcgan.training.updates import UPDATES
 
 
 def _bn(n: int) -> tuple[int, int]:
@@ -221,7 +221,7 @@ def test_d_loss_halves_sum_to_the_d_loss(name):
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_gradient_penalty_is_finite_and_differentiable_under_autocast(precision):
     from dcgan.devices import autocast
-    from dcgan.losses import gradient_penalty
+    from dcgan.training.losses import gradient_penalty
 
     torch.manual_seed(0)
     arch = get_preset("keras-gan-mnist").arch()

@@ -19,11 +19,12 @@ import torch
 from safetensors.torch import load_file
 
 from dcgan import checkpoint as ckpt
-from dcgan import steps
+from dcgan.training import updates as steps
 from dcgan.cli import main
 from dcgan.errors import DcganError
 from dcgan.fsutil import read_jsonl
-from dcgan.train import NAN_LR_FACTOR, train
+from dcgan import train
+from dcgan.training.state import LR_FACTOR as NAN_LR_FACTOR
 
 # A tiny run: 8x8 images, 64 of them, batches of 8 -> 8 steps per epoch, about 50 ms a step on CPU.
 TINY = {"resolution": 8, "batch_size": 8, "limit": 64, "progress": False}
@@ -46,18 +47,18 @@ def assert_same_weights(a: Path, b: Path) -> None:
 
 
 def poison(monkeypatch, at_step: int, action):
-    """Make the update scheme call ``action(trainer)`` once, right after step ``at_step``."""
+    """Make the update scheme call ``action(ctx)`` (its StepContext) once, right after step ``at_step``."""
     real = steps.UPDATES["simultaneous"]
     done = []
 
-    def update(tr, batch):
-        out = real(tr, batch)
-        if tr.step + 1 == at_step and not done:
+    def update(ctx, batch, step):
+        out = real.run(ctx, batch, step)
+        if step + 1 == at_step and not done:
             done.append(True)
-            action(tr)
+            action(ctx)
         return out
 
-    monkeypatch.setitem(steps.UPDATES, "simultaneous", update)
+    monkeypatch.setitem(steps.UPDATES, "simultaneous", steps.Update(update))
     return real
 
 

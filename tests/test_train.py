@@ -1,6 +1,8 @@
 """A run is a folder with everything the tutorial produces, and it resumes bit for bit."""
 
 import json
+import os
+import signal
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -55,15 +57,15 @@ def test_run_folder_holds_what_the_tutorial_produces(tiny_mnist, tmp_path):
 
 
 def test_config_is_written_before_step_zero(tiny_mnist, tmp_path, monkeypatch):
-    from dcgan import steps
+    from dcgan.training import updates as steps
 
     seen = []
 
-    def spy(tr, real):
-        seen.append((tr.run_dir / "config.json").exists())
+    def spy(ctx, real, step):
+        seen.append((tmp_path / "run" / "config.json").exists())
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(steps.UPDATES, "simultaneous", spy)
+    monkeypatch.setitem(steps.UPDATES, "simultaneous", steps.Update(spy))
     with pytest.raises(KeyboardInterrupt):
         dcgan.train(out=str(tmp_path / "run"), epochs=1, **TINY)
     assert seen == [True]
@@ -82,18 +84,18 @@ def test_resume_is_bit_exact(tiny_mnist, tmp_path, stop_at):
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tiny_mnist, tmp_path, monkeypatch):
-    from dcgan import steps
+    from dcgan.training import updates as steps
 
     real_step = steps.UPDATES["simultaneous"]
     calls = []
 
-    def interrupt_at_4(tr, real):
+    def interrupt_at_4(ctx, real, step):
         calls.append(1)
         if len(calls) == 4:
-            tr._stop = "SIGINT"  # what the signal handler does
-        return real_step(tr, real)
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C during the 4th step
+        return real_step.run(ctx, real, step)
 
-    monkeypatch.setitem(steps.UPDATES, "simultaneous", interrupt_at_4)
+    monkeypatch.setitem(steps.UPDATES, "simultaneous", steps.Update(interrupt_at_4))
     assert main(["train", "--out", str(tmp_path / "run"), "--epochs", "1", "--batch-size", "32",
                  "--no-progress"]) == 130
     assert ckpt.all_checkpoints(tmp_path / "run" / "checkpoints")[-1].name == "step_000000004"
@@ -160,9 +162,31 @@ def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path, capsys)
     (["--model", "nope"], "unknown model 'nope'"),
     (["--data", "nope"], "unknown data set 'nope'"),
     (["--batch-size", "0"], "--batch-size must be at least 1"),
-    (["--loss", "mse"], "unknown loss 'mse'"),
+    (["--loss", "mse"], "dcgan train: argument --loss: invalid choice: 'mse'"),
+    (["--adam", "bogus", "--dry-run"], "argument --adam: invalid choice: 'bogus'"),
 ])
 def test_bad_flags_are_one_line_errors(tiny_mnist, argv, message, capsys):
     assert main(["train", "--max-steps", "1", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("setting,value", [("adam", "bogus"), ("cuda_graphs", "sometimes"), ("loss", "mse"),
+                                           ("update", "nope"), ("precision", "fp8"), ("on_nan", "ignore"),
+                                           ("on_failure", "panic"), ("sample_bn", "batch")])
+def test_every_closed_setting_is_checked_when_the_config_resolves(setting, value, tmp_path):
+    """The Python API's dry run refuses what the run would refuse, with the same one line."""
+    with pytest.raises(DcganError, match=f"unknown --{setting.replace('_', '-')} '{value}'"):
+        dcgan.train(dry_run=True, **{setting: value})
+
+
+def test_every_preset_recipe_names_only_real_settings(monkeypatch):
+    from dcgan.models import PRESETS
+    from dcgan.training.config import resolve
+
+    for name in PRESETS:
+        assert resolve({"model": name}).model == name
+    bad = PRESETS["tf-tutorial"]
+    monkeypatch.setitem(PRESETS, "tf-tutorial", type(bad)(**{**bad.__dict__, "recipe": {**bad.recipe, "lr_gg": 1.0}}))
+    with pytest.raises(DcganError, match="unknown recipe key 'lr_gg'"):
+        resolve({"model": "tf-tutorial"})

@@ -26,7 +26,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as st_save
 from torch import nn
 
-from . import __version__
+from .version import __version__
 from .errors import DcganError
 from .fsutil import atomic_write, sha256_file, write_json
 
@@ -37,19 +37,9 @@ PREFIX = "step_"
 BEST = "best.json"   # checkpoints/best.json: which checkpoint is the best so far, never pruned
 
 
-def unwrap(module: nn.Module) -> nn.Module:
-    """The plain module under DistributedDataParallel and torch.compile wrappers."""
-    while True:
-        if hasattr(module, "_orig_mod"):
-            module = module._orig_mod
-        elif isinstance(module, nn.parallel.DistributedDataParallel):
-            module = module.module
-        else:
-            return module
-
-
 def weights_blob(module: nn.Module, meta: dict[str, Any]) -> bytes:
-    sd = {k: v.detach().contiguous().cpu() for k, v in unwrap(module).state_dict().items()}
+    """A plain module's weights (unwrap compile/DDP first) as safetensors bytes with ``meta``."""
+    sd = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
     return st_save(sd, metadata={k: json.dumps(v) for k, v in meta.items()})
 
 
@@ -165,7 +155,7 @@ def load_weights(module: nn.Module, path: Path) -> None:
 
     try:
         sd = load_file(str(path))
-        unwrap(module).load_state_dict(sd)
+        module.load_state_dict(sd)
     except (SafetensorError, OSError, RuntimeError) as exc:
         raise DcganError(f"{path} does not fit this model ({str(exc).splitlines()[0]}); was it "
                          "saved by a different architecture?") from None
@@ -211,11 +201,13 @@ def load_state(ckpt: Path) -> dict[str, Any]:
 
 
 def mark_best(run_dir: Path, ckpt: Path | str, metric: str | None = None,
-              value: float | None = None) -> Path:
+              value: float | None = None, **extra: Any) -> Path:
     """Record ``ckpt`` as the run's best checkpoint (atomically); pruning never removes it.
 
-    ``ckpt`` is a checkpoint folder or its name; ``metric``/``value`` (e.g. ``"fid"``, 12.3) are
-    kept beside it so a later evaluation can decide whether it found a better one.
+    The run's one best record: ``--eval-every`` writes it, pruning spares it, the report marks it
+    and a resumed run's health checks read it back. ``ckpt`` is a checkpoint folder or its name;
+    ``metric``/``value`` (e.g. ``"fid2k_classifier"``, 12.3) are kept beside it so a later
+    evaluation can decide whether it found a better one; ``extra``: more JSON-able facts (modes).
     """
     run_dir = Path(run_dir)
     name = Path(ckpt).name
@@ -227,7 +219,7 @@ def mark_best(run_dir: Path, ckpt: Path | str, metric: str | None = None,
     if problem:
         raise DcganError(f"checkpoint {folder} is damaged ({problem}); it cannot be the best one")
     return write_json(run_dir / "checkpoints" / BEST,
-                      {"checkpoint": name, "metric": metric, "value": value})
+                      {"checkpoint": name, "metric": metric, "value": value, **extra})
 
 
 def read_best(run_dir: Path) -> dict[str, Any] | None:

@@ -12,14 +12,21 @@ import importlib
 import pkgutil
 import sys
 
-from . import __version__
+from .version import __version__
 from .errors import DcganError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with dcgan's errors: one line that names the subcommand and where its help is."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message}; `{self.prog} --help` lists its options\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import commands
 
-    parser = argparse.ArgumentParser(prog="dcgan", description="Train, sample, explore and evaluate "
+    parser = Parser(prog="dcgan", description="Train, sample, explore and evaluate "
                                      "deep convolutional GANs.")
     parser.add_argument("--version", action="version", version=f"dcgan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -33,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a flag error already printed
+        return int(exc.code or 0)
     try:
         return args.func(args) or 0
     except DcganError as exc:

@@ -7,7 +7,7 @@ file can be mailed, archived or opened offline. It reads only the run folder:
 * ``stats.jsonl`` — loss and D(x)/D(G(z)) curves; lines with an ``event`` or ``warning`` key are
   health warnings;
 * ``metrics.jsonl`` (if evaluation ran) — one curve per metric, the best checkpoint marked
-  (rows with ``"best": true``, or ``best.json``); ``event``/``warning`` lines are warnings too;
+  (``checkpoints/best.json``, or the rows with ``"best": true``); ``event``/``warning`` lines are warnings too;
 * ``epochs.jsonl`` — seconds per epoch (else estimated from ``elapsed_s`` in stats.jsonl);
 * ``samples/epoch_*.png``, ``progress.gif`` — the fixed-seed grids.
 
@@ -24,6 +24,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import read_best
 from .errors import DcganError
 from .fsutil import atomic_write, read_jsonl
 
@@ -84,14 +85,13 @@ def _plot(rows: list[dict], keys: tuple[str, ...], labels: tuple[str, ...], titl
 
 
 def _best_step(metrics: list[dict], run_dir: Path) -> int | None:
-    best = [r for r in metrics if r.get("best") is True and "step" in r]
-    if best:
-        return best[-1]["step"]
-    try:
-        info = json.loads((run_dir / "best.json").read_text())
-        return int(str(info["checkpoint"]).rsplit("_", 1)[-1])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    """The step of the run's best checkpoint (checkpoint.read_best, the one record), else of the
+    last metrics.jsonl row marked best."""
+    record = read_best(run_dir)
+    if record is not None:
+        return int(record["checkpoint"].rsplit("_", 1)[-1])
+    best = [r for r in metrics if r.get("best") is True and isinstance(r.get("step"), int)]
+    return best[-1]["step"] if best else None
 
 
 def _metric_plots(metrics: list[dict], best_step: int | None) -> list[tuple[str, bytes]]:

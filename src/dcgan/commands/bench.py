@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from .options import add_recipe_speed
+
 ORDER = 60
 
 
 def add(sub) -> None:
+    from ..training.updates import UPDATES
+
     p = sub.add_parser("bench", help="measure training and sampling images/s",
                        description="Median images/s over timed windows after warm-up (with min/max), "
                        "for training (real images through D per D+G step pair) and for sampling. "
@@ -16,13 +20,8 @@ def add(sub) -> None:
     p.add_argument("--model", default="tf-tutorial")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     p.add_argument("--device", default="auto")
-    p.add_argument("--precision", default="fp32", help="fp32 | bf16 | fp16")
-    p.add_argument("--compile", action="store_true")
-    p.add_argument("--adam", default="auto", help="auto | foreach | fused | for-loop")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="NHWC memory format (default: on CUDA, off on the CPU)")
-    p.add_argument("--cuda-graphs", default="auto", choices=["auto", "on", "off"])
-    p.add_argument("--update", default=None, help="update scheme (default: the preset's)")
+    add_recipe_speed(p)
+    p.add_argument("--update", choices=list(UPDATES), help="update scheme (default: the preset's)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     p.add_argument("--windows", type=int, default=5, help="timed windows (default 5)")
     p.add_argument("--steps", type=int, default=5, help="steps per window (default 5)")
@@ -33,20 +32,19 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import bench
+    from ..training import throughput as bench
     from ..errors import DcganError
 
     for name in ("warmup", "windows", "steps", "sample_batch"):
         if getattr(args, name) < (0 if name == "warmup" else 1):
             raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
-    overrides = {"model": args.model, "batch_size": args.batch_size, "device": args.device,
-                 "precision": args.precision, "compile": args.compile, "adam": args.adam,
-                 "channels_last": args.channels_last, "update": args.update,
-                 "cuda_graphs": args.cuda_graphs}
+    overrides = {k: getattr(args, k) for k in ("model", "batch_size", "device", "precision", "compile",
+                                               "adam", "channels_last", "update", "cuda_graphs")
+                 if getattr(args, k, None) is not None}
     tr = bench.make_trainer(overrides)
     settings = {"model": tr.cfg.model, "batch_size": tr.cfg.batch_size, "update": tr.cfg.update,
-                "precision": tr.cfg.precision, "compile": tr.cfg.compile, "adam": tr.fast.adam,
-                "channels_last": tr.fast.channels_last,
+                "precision": tr.cfg.precision, "compile": tr.cfg.compile, "adam": tr.speed.adam,
+                "channels_last": tr.speed.channels_last,
                 "cuda_graphs": tr.use_graphs, "warmup": args.warmup,
                 "windows": args.windows, "steps_per_window": args.steps,
                 "sample_batch": args.sample_batch}

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from .options import add_generator_choice
+
 ORDER = 30
 
 
@@ -25,11 +27,7 @@ def add(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed for generated samples (default 0)")
     p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
-                   help="use the raw generator of a run trained with --ema")
-    p.add_argument("--bn", choices=("precise", "running"),
-                   help="BatchNorm statistics: precise (re-estimated for these weights) or running (the stored "
-                        "moving averages, the tutorial's training=False); default: the run's --sample-bn")
+    add_generator_choice(p)
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--out", help="also write the JSON result to this file")
     p.set_defaults(func=run_eval)
@@ -65,11 +63,11 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_evaluator_train(args: argparse.Namespace) -> int:
-    from ..evaluators import EVALUATORS, train_classifier
+    from ..metrics.classifiers import CLASSIFIERS, train_classifier
 
     result = train_classifier(args.data, out=args.out, epochs=args.epochs, limit=args.limit,
                               data_dir=args.data_dir, log=lambda s: print(s, file=sys.stderr))
-    spec = EVALUATORS[args.data]
+    spec = CLASSIFIERS[args.data]
     result["matches_shipped"] = result["sha256"] == spec.sha256
     print(json.dumps(result, indent=2))
     return 0

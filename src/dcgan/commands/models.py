@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_arch
+
 ORDER = 40
 
 
@@ -14,7 +16,7 @@ def add(sub) -> None:
     p.add_argument("model")
     p.add_argument("--resolution", type=int)
     p.add_argument("--channels", type=int)
-    p.add_argument("--arch", action="append", default=[], metavar="NAME=INT")
+    add_arch(p, default=[])
     p.set_defaults(func=run_summary)
 
 
@@ -33,16 +35,10 @@ def run_models(args: argparse.Namespace) -> int:
 def run_summary(args: argparse.Namespace) -> int:
     import torch
 
-    from ..errors import DcganError
     from ..models import build_discriminator, build_generator, get_preset
     from ..models.summary import summarize
 
-    extra = {}
-    for item in args.arch:
-        key, _, value = item.partition("=")
-        if not value.isdigit():
-            raise DcganError(f"--arch expects NAME=INT, got {item!r}")
-        extra[key] = int(value)
+    extra = dict(args.arch_options)
     arch = get_preset(args.model).arch(channels=args.channels, resolution=args.resolution, **extra)
     G, D = build_generator(arch), build_discriminator(arch)
     z = torch.zeros(2, arch["noise_dim"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from .options import add_generator_choice
+
 ORDER = 20
 
 
@@ -18,11 +20,7 @@ def add(sub) -> None:
                    "samples.png)")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
-                   help="use the raw generator of a run trained with --ema")
-    p.add_argument("--bn", choices=("precise", "running"),
-                   help="BatchNorm statistics: precise (re-estimated for these weights) or running (the stored "
-                        "moving averages, the tutorial's training=False); default: the run's --sample-bn")
+    add_generator_choice(p)
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser("discriminate", help="the discriminator's decision on image files")
@@ -34,7 +32,7 @@ def add(sub) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from ..inference import sample
+    from ..generation.sampling import sample
 
     out = sample(args.target, n=args.n, seed=args.seed, out=args.out, device=args.device,
                  batch_size=args.batch_size, bn=args.bn, ema=args.ema)
@@ -43,7 +41,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_discriminate(args: argparse.Namespace) -> int:
-    from ..inference import discriminate
+    from ..generation.sampling import discriminate
 
     rows = discriminate(args.target, args.images, device=args.device)
     if args.json:

@@ -6,16 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from .options import S, add_arch, add_recipe_speed
+
 ORDER = 10
-S = argparse.SUPPRESS
-
-
-def _arch_option(text: str) -> tuple[str, int]:
-    key, _, value = text.partition("=")
-    try:
-        return key, int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected NAME=INT, e.g. ngf=64, got {text!r}") from None
 
 
 def add(sub) -> None:
@@ -25,8 +18,13 @@ def add(sub) -> None:
                        argument_default=S)
     p.add_argument("--model", help="preset name (`dcgan models`), default tf-tutorial")
     p.add_argument("--data", help="data set name (`dcgan data list`) or a folder of images, default mnist")
-    p.add_argument("--loss", help="bce | lsgan | hinge | wgan-gp (default: the preset's)")
-    p.add_argument("--update", help="simultaneous | alternating | keras-gan (default: the preset's)")
+    from ..training.config import ON_FAILURE, ON_NAN
+    from ..training.losses import LOSSES
+    from ..training.updates import UPDATES
+
+    p.add_argument("--loss", choices=list(LOSSES), help="the objective (default: the preset's)")
+    p.add_argument("--update", choices=list(UPDATES), help="how D and G steps interleave "
+                   "(default: the preset's)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="learning rate of both G and D")
@@ -49,30 +47,23 @@ def add(sub) -> None:
     p.add_argument("--limit", type=int, help="train on the first N images only")
     p.add_argument("--resolution", type=int, help="image size (default: the data set's)")
     p.add_argument("--channels", type=int, help="1 or 3 (default: the data set's)")
-    p.add_argument("--arch", action="append", type=_arch_option, dest="arch_options",
-                   metavar="NAME=INT", help="architecture option, e.g. --arch ngf=64")
+    add_arch(p)
     p.add_argument("--ckpt-every", type=int, help="checkpoint every N epochs (default 15)")
     p.add_argument("--ckpt-every-steps", type=int, help="also checkpoint every N steps")
     p.add_argument("--keep", type=int, help="checkpoints kept (default 3)")
     p.add_argument("--log-every", type=int, help="steps per stats.jsonl line (default 50)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
-    p.add_argument("--precision", help="fp32 | bf16 | fp16 (default fp32)")
-    p.add_argument("--compile", action="store_true", help="torch.compile G and D")
-    p.add_argument("--adam", help="auto | foreach | fused | for-loop: Adam's kernel, same math "
-                   "(default auto: fused on CUDA, foreach on CPU)")
-    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="NHWC memory format "
-                   "(same math; default: on CUDA, off on the CPU)")
-    p.add_argument("--cuda-graphs", choices=["auto", "on", "off"], help="replay each training step "
-                   "as one CUDA graph (same math; default auto: on CUDA wherever the recipe allows)")
+    add_recipe_speed(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    p.add_argument("--on-nan", help="stop | rollback when losses become non-finite")
+    p.add_argument("--on-nan", choices=ON_NAN, help="what a non-finite loss or weight does: stop "
+                   "(default) or roll back to the last good checkpoint at halved learning rates")
     p.add_argument("--tensorboard", action="store_true", help="log scalars and sample grids for "
                    "TensorBoard in RUN/tensorboard/ (needs the tensorboard package)")
     p.add_argument("--no-report", dest="report", action="store_false", help="no report.html at the end")
     p.add_argument("--eval-every", type=int, metavar="K", help="every K epochs: FID (2k samples, "
                    "classifier features), modes and KL to metrics.jsonl; keeps the best checkpoint")
-    p.add_argument("--on-failure", help="warn | stop | rollback when --eval-every sees mode collapse, "
-                   "D winning or frozen losses (default warn)")
+    p.add_argument("--on-failure", choices=ON_FAILURE, help="what --eval-every does when it sees mode "
+                   "collapse, D winning or frozen losses (default warn)")
     p.add_argument("--sample-bn", choices=["precise", "running"],
                    help="BatchNorm statistics of the sample grids: precise (default; re-estimated for "
                         "the current weights) or running (the tutorial's training=False, which lags "
@@ -85,7 +76,7 @@ def add(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import train
+    from ..training.run import train
 
     opts = dict(vars(args))
     for key in ("func", "command"):

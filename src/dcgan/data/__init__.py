@@ -52,7 +52,7 @@ register(DataSpec("mnist", "MNIST handwritten digits, 60k train / 10k test, 28x2
 def _fetch_stacked_mnist(root: Path) -> dict[str, ImageSet]:
     from . import stacked
 
-    return stacked.fetch(root)
+    return stacked.fetch(root, lambda split: load("mnist", split, root))
 
 
 register(DataSpec("stacked-mnist", "three MNIST digits as RGB channels (1000 modes), 60k train / "

@@ -8,6 +8,7 @@ MNIST test); its label is the 3-digit number ``100 * d_R + 10 * d_G + d_B``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -30,8 +31,6 @@ def stack(mnist: ImageSet, n: int, seed: int) -> ImageSet:
     return ImageSet(images.contiguous(), labels, CLASSES, "stacked-mnist")
 
 
-def fetch(root: Path) -> dict[str, ImageSet]:
-    from . import load
-
-    return {split: stack(load("mnist", split, root), n, SEED + (split == "test"))
-            for split, n in SIZES.items()}
+def fetch(root: Path, mnist: Callable[[str], ImageSet]) -> dict[str, ImageSet]:
+    """``mnist(split)``: the verified MNIST split (data.load, passed in by the registry)."""
+    return {split: stack(mnist(split), n, SEED + (split == "test")) for split, n in SIZES.items()}

@@ -12,8 +12,6 @@ sha256, the extractor's weights sha256 and n.
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,10 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
+from ..version import __version__
 from ..errors import DcganError
 from .features import check_images, extractor
-from .registry import DEFAULT, METRICS, Sets, compute, frechet_distance, gaussian_stats
+from .classifiers import PROTOCOLS
+from .registry import DC_K, DEFAULT, METRICS, PR_K, Sets, compute, frechet_distance, gaussian_stats
 
 REFERENCE_SPLIT = "test"
 FAKE_SEED = 0
@@ -82,7 +81,8 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
     if suffix == ".png":
         raise DcganError(f"{path} is one PNG; pass --grid ROWSxCOLS if it is a grid of samples")
     from ..checkpoint import G_FILE, resolve_weights
-    from ..inference import generate, load_generator
+    from ..generation.loading import load_generator
+    from ..generation.sampling import generate
 
     G, meta = load_generator(path, device, bn, ema)
     images = torch.cat(list(generate(G, n, seed)))
@@ -203,17 +203,17 @@ def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10
         raise DcganError(f"{target} holds {len(fake)} image(s); metrics need at least 2")
     real, _, ref = real_features(data, ext, n, split, data_dir)
     fake_feats, fake_probs, fake_labels = ext(fake)
+    proto = PROTOCOLS.get(data)  # how its modes are counted (a folder of images has no classes)
     sets = Sets(real, fake_feats, fake_probs, fake_labels, n_classes=ext.n_classes,
-                mode_min_count=1 if data == "stacked-mnist" else None, seed=seed)
+                mode_min_count=proto.mode_min_count if proto else None, seed=seed)
     values = compute(sets, metrics)
     return {
         "data": data, "source": source, "metrics": values,
         "protocol": {"n_real": len(real), "n_generated": len(fake), "reference_split": ref["split"],
                      "reference_sha256": ref["split_sha256"], "extractor": ext.name,
                      "extractor_sha256": ext.weights_sha256, "feature_dim": int(real.shape[1]),
-                     "precision_recall_k": 3, "density_coverage_k": 5,
-                     "mode_rule": ("a mode is covered with >= 1 sample (VEEGAN protocol)"
-                                   if data == "stacked-mnist" else
+                     "precision_recall_k": PR_K, "density_coverage_k": DC_K,
+                     "mode_rule": (proto.mode_rule if proto else
                                    "a class is covered with >= 10 % of its uniform share"),
                      "dcgan_version": __version__},
         "seconds": round(time.perf_counter() - t0, 2),

@@ -26,13 +26,14 @@ class ClassifierFeatures:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        from ..evaluators import get_spec, load_classifier
+        from .classifiers import get_spec, load_classifier, protocol
 
+        self.protocol = protocol(self.data)
         self.spec = get_spec(self.data)
         self.model, self.weights_sha256 = load_classifier(self.data, self.device)
         self.name = f"{self.spec.data}-classifier"
-        self.channels = 3 if self.data == "stacked-mnist" else 1
-        self.n_classes = 10 ** self.channels
+        self.channels = self.protocol.channels
+        self.n_classes = self.protocol.n_classes
 
     @torch.no_grad()
     def _one_channel(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -116,3 +116,14 @@ class Reshape(nn.Module):
 
     def extra_repr(self) -> str:
         return f"shape={self.shape}"
+
+
+def add_dropout(G: nn.Module, p: float) -> None:
+    """The 'dropout in G' trick (``--g-dropout``): dropout after each hidden activation (not after
+    the output), in place."""
+    acts = (nn.ReLU, nn.LeakyReLU)
+    for module in list(G.modules()):  # a snapshot: the wrappers added below are not revisited
+        if isinstance(module, nn.Sequential):
+            for i, layer in enumerate(module):
+                if isinstance(layer, acts):
+                    module[i] = nn.Sequential(layer, Dropout(p))

@@ -1,75 +1,42 @@
-"""Using a trained generator: rebuild it from a checkpoint alone, sample images, ask D for decisions."""
+"""Using a trained generator: seeded noise to uint8 images (grids, arrays, folders), and D's decision."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import bnstats
-from . import checkpoint as ckpt
-from .devices import pick_device
-from .errors import DcganError
-from .fsutil import atomic_open
-from .images import load_image, make_grid, png_bytes, save_png, to_uint8, to_unit
-from .models import build_discriminator, build_generator
-
-
-def load_generator(target: str | Path, device: str = "cpu", bn: str | None = None,
-                   ema: bool | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """A run folder, checkpoint folder or generator .safetensors -> (G in eval mode, metadata).
-
-    ``bn``: the BatchNorm statistics to sample with (see bnstats.py): ``precise`` re-estimates them
-    for these weights, ``running`` keeps the stored ones; None: the run's ``sample_bn`` setting.
-    ``meta["bn"]`` records which was used. ``ema``: a run trained with --ema samples its EMA
-    generator unless this is False (True insists on it).
-    """
-    path = ckpt.resolve_weights(target, ckpt.G_FILE, ema)
-    meta = ckpt.read_meta(path)
-    if meta.get("format") != "dcgan-generator" or "arch" not in meta:
-        raise DcganError(f"{path} is not a dcgan generator file (no architecture metadata)")
-    G = build_generator(meta["arch"])
-    ckpt.load_weights(G, path)
-    G = G.to(pick_device(device))
-    config = meta.get("config") or {}
-    bn = bnstats.check_mode(bn or config.get("sample_bn") or "precise")
-    if bnstats.has_batchnorm(G):
-        meta["bn"] = bn
-        if bn == "precise":
-            bnstats.recalibrate_(G, int(config.get("batch_size") or 256))
-    return G.eval(), meta
-
-
-def load_discriminator(target: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    path = ckpt.resolve_weights(target, ckpt.D_FILE)
-    meta = ckpt.read_meta(path)
-    if meta.get("format") != "dcgan-discriminator" or "arch" not in meta:
-        raise DcganError(f"{path} is not a dcgan discriminator file")
-    D = build_discriminator(meta["arch"])
-    ckpt.load_weights(D, path)
-    return D.to(pick_device(device)).eval(), meta
+from ..errors import DcganError
+from ..fsutil import atomic_open
+from ..images import load_image, make_grid, png_bytes, save_png, to_uint8, to_unit
+from .loading import load_discriminator, load_generator
 
 
 NOISE_CHUNK = 1024  # noise is drawn in chunks of this size whatever the batch size
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500):
+def render(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> Iterator[torch.Tensor]:
+    """Yield uint8 (b, C, H, W) images of noise ``z`` (N, dim) through G, ``batch_size`` at a time:
+    the one place noise becomes images (sampling, evaluation, latent walks, training's checks)."""
+    device = next(G.parameters()).device
+    for part in z.split(batch_size):
+        yield to_uint8(G(part.to(device)))
+
+
+def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500) -> Iterator[torch.Tensor]:
     """Yield uint8 (b, C, H, W) batches of ``n`` images from one seeded noise stream.
 
     The noise is drawn in fixed chunks, so image k of ``seed`` is the same image whatever the
     batch size, and memory stays bounded however large ``n`` is.
     """
-    dim = G.noise_dim
-    device = next(G.parameters()).device
     g = torch.Generator().manual_seed(seed)
     for start in range(0, n, NOISE_CHUNK):
-        z = torch.randn(min(NOISE_CHUNK, n - start), dim, generator=g)
-        for part in z.split(batch_size):
-            yield to_uint8(G(part.to(device)))
+        z = torch.randn(min(NOISE_CHUNK, n - start), G.noise_dim, generator=g)
+        yield from render(G, z, batch_size)
 
 
 def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | None = None,
@@ -128,7 +95,10 @@ def discriminate(target: str | Path, images: list[str | Path], device: str = "cp
         raise DcganError(f"this discriminator (--pack {pack}) judges packs of {pack} images; give a "
                          f"multiple of {pack} images (got {len(images)})")
     logits = D(to_unit(x).to(dev)).float().cpu()
-    probability = meta.get("config", {}).get("loss", "bce") == "bce"
+    from ..training.losses import LOSSES
+
+    loss = LOSSES.get((meta.get("config") or {}).get("loss") or "bce")
+    probability = loss is not None and loss.probability  # sigmoid(D) reads as P(real) for BCE only
     names = [str(p) for p in images]
     groups = [names[i:i + pack] for i in range(0, len(names), pack)]
     return [{"image": g[0] if pack == 1 else " + ".join(g), "logit": float(v),

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlparse
 import torch
 
 from . import latent
-from .errors import DcganError
+from ..errors import DcganError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -40,7 +40,7 @@ class Explorer:
     """The generator and its directions; thread-safe image rendering."""
 
     def __init__(self, target: str | Path, device: str = "cpu", n_directions: int = N_DIRECTIONS):
-        from .inference import load_generator
+        from .loading import load_generator
 
         self.G, self.meta = load_generator(target, device)
         self.dirs = latent.directions(self.G, n_directions)

@@ -35,7 +35,7 @@ def has_batchnorm(G: nn.Module) -> bool:
 
 def check_mode(mode: str) -> str:
     if mode not in BN_MODES:
-        from .errors import DcganError
+        from ..errors import DcganError
         raise DcganError(f"unknown BatchNorm statistics {mode!r}; choose one of {', '.join(BN_MODES)}")
     return mode
 

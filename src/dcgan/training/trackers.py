@@ -1,6 +1,7 @@
 """What watches a training run without steering it: epoch timings, TensorBoard, the final report.
 
-train.py calls three hooks on one ``Observers`` object: ``log(row)`` after each stats.jsonl line,
+(What steers, evaluation and failure reactions, is health.py.) The Trainer calls three hooks on one
+``Trackers`` object: ``log(row)`` after each stats.jsonl line,
 ``epoch_end(trainer, seconds, grid)`` after each epoch's sample grid, and ``finish(run_dir)`` when
 fit() returns. Each hook only reads; none may change the training.
 """
@@ -8,12 +9,15 @@ fit() returns. Each hook only reads; none may change the training.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import DcganError
-from .fsutil import append_jsonl, read_jsonl
+from ..errors import DcganError
+from ..fsutil import append_jsonl, read_jsonl
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
 
 EPOCHS_FILE = "epochs.jsonl"
 TB_DIR = "tensorboard"
@@ -62,7 +66,7 @@ class TensorBoardLogger:
         self.writer.close()
 
 
-class Observers:
+class Trackers:
     def __init__(self, run_dir: Path, tensorboard: bool = False, report: bool = True):
         self.run_dir = run_dir
         self.report = report
@@ -72,7 +76,7 @@ class Observers:
         if self.tb is not None:
             self.tb.log(row)
 
-    def epoch_end(self, trainer, seconds: float, grid: np.ndarray) -> None:
+    def epoch_end(self, trainer: Trainer, seconds: float, grid: np.ndarray) -> None:
         append_jsonl(self.run_dir / EPOCHS_FILE, [{
             "epoch": trainer.epoch, "step": trainer.step, "seconds": round(seconds, 3),
             "images_per_s": round(trainer.n / seconds, 1) if seconds > 0 else None}])
@@ -83,18 +87,15 @@ class Observers:
         if self.tb is not None:
             self.tb.close()
         if self.report:
-            from .report import after_training
+            from ..report import after_training
 
             after_training(run_dir)
 
 
-def make_observers(trainer) -> Observers:
-    cfg = trainer.cfg
-    dist = getattr(trainer, "dist", None)
-    if dist is not None and dist.rank:  # only rank 0 writes into the run folder
-        return Observers(trainer.run_dir, tensorboard=False, report=False)
-    return Observers(trainer.run_dir, tensorboard=getattr(cfg, "tensorboard", False),
-                     report=getattr(cfg, "report", True))
+def make_trackers(trainer: Trainer) -> Trackers:
+    if trainer.dist.rank:  # only rank 0 writes into the run folder
+        return Trackers(trainer.run_dir, tensorboard=False, report=False)
+    return Trackers(trainer.run_dir, tensorboard=trainer.cfg.tensorboard, report=trainer.cfg.report)
 
 
-__all__ = ["Observers", "TensorBoardLogger", "make_observers", "EPOCHS_FILE", "TB_DIR"]
+__all__ = ["Trackers", "TensorBoardLogger", "make_trackers", "EPOCHS_FILE", "TB_DIR"]

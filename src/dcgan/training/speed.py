@@ -18,14 +18,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .errors import DcganError
 
 if TYPE_CHECKING:
     from .config import TrainConfig
     from .distributed import Dist
-
-ADAM_IMPLS = ("auto", "foreach", "fused", "for-loop")
-
 
 @dataclass(frozen=True)
 class Fast:
@@ -50,12 +46,9 @@ def default_channels_last(device: torch.device) -> bool:
 
 
 def resolve(cfg: TrainConfig, device: torch.device) -> Fast:
-    adam = getattr(cfg, "adam", "auto") or "auto"
-    if adam not in ADAM_IMPLS:
-        raise DcganError(f"unknown --adam {adam!r}; choose one of {', '.join(ADAM_IMPLS)}")
-    if adam == "auto":
-        adam = default_adam(device)
-    channels_last = getattr(cfg, "channels_last", None)
+    """This device's choice for the ``auto`` settings (the values themselves are checked by config)."""
+    adam = default_adam(device) if cfg.adam == "auto" else cfg.adam
+    channels_last = cfg.channels_last
     if channels_last is None:
         channels_last = default_channels_last(device)
     return Fast(adam=adam, channels_last=bool(channels_last))
@@ -77,7 +70,7 @@ def load_optimizer(opt: torch.optim.Optimizer, saved: dict[str, Any]) -> None:
 
 
 def wrap(G: nn.Module, D: nn.Module, compile: bool, dist: Dist) -> tuple[nn.Module, nn.Module]:
-    """torch.compile, then DistributedDataParallel (checkpoint.unwrap peels both off again)."""
+    """torch.compile, then DistributedDataParallel (``unwrap`` peels both off again)."""
     if compile:
         G, D = torch.compile(G), torch.compile(D)
     if dist.world > 1:
@@ -86,3 +79,14 @@ def wrap(G: nn.Module, D: nn.Module, compile: bool, dist: Dist) -> tuple[nn.Modu
         ids = [dist.device.index] if dist.device.type == "cuda" else None
         G, D = DDP(G, device_ids=ids), DDP(D, device_ids=ids)
     return G, D
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module under DistributedDataParallel and torch.compile wrappers (what is saved)."""
+    while True:
+        if hasattr(module, "_orig_mod"):
+            module = module._orig_mod
+        elif isinstance(module, nn.parallel.DistributedDataParallel):
+            module = module.module
+        else:
+            return module

@@ -2,15 +2,14 @@
 
 One per data set (MNIST, Fashion-MNIST), trained by ``dcgan evaluator train NAME`` with a fixed
 seed on the training split and scored on the test split. Their weights ship inside the package
-(``dcgan/weights/<name>-classifier.safetensors``) and are checked against the sha256 recorded in
-``EVALUATORS`` before use, so a metric always names the exact network that produced it.
+(``dcgan/metrics/weights/<name>-classifier.safetensors``) and are checked against the sha256 recorded in
+``CLASSIFIERS`` before use, so a metric always names the exact network that produced it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from torch import nn
 from ..errors import DcganError
 from ..fsutil import sha256_file
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FEATURE_DIM = 128
 
 
@@ -58,9 +57,9 @@ class Classifier(nn.Module):
 
 
 @dataclass(frozen=True)
-class EvaluatorSpec:
+class ClassifierSpec:
     data: str            # the data set it classifies
-    file: str            # under dcgan/weights/
+    file: str            # under dcgan/metrics/weights/
     sha256: str          # of that file, as written by `dcgan evaluator train`
     test_accuracy: float  # measured on the test split by that command
     epochs: int          # the recipe that reproduces it
@@ -71,24 +70,60 @@ class EvaluatorSpec:
     seed: int = 0
 
 
-EVALUATORS: dict[str, EvaluatorSpec] = {
-    "mnist": EvaluatorSpec("mnist", "mnist-classifier.safetensors",
+CLASSIFIERS: dict[str, ClassifierSpec] = {
+    "mnist": ClassifierSpec("mnist", "mnist-classifier.safetensors",
                            sha256="57135a4633cce49ace45f5e324eec89bc94c67ee973a39a37928d84ed3da81f3",
                            test_accuracy=0.996, epochs=3),
-    "fashion-mnist": EvaluatorSpec("fashion-mnist", "fashion-mnist-classifier.safetensors",
+    "fashion-mnist": ClassifierSpec("fashion-mnist", "fashion-mnist-classifier.safetensors",
                                    sha256="b0fb52c81db6407ff795ec8a89dcd8116554b9acf98f0615b51b6af4780faf4b",
                                    test_accuracy=0.9251, epochs=5, shift=1),
 }
-# Data sets measured with another data set's classifier (per channel for stacked-mnist).
-CLASSIFIER_FOR = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "stacked-mnist": "mnist"}
 
 
-def get_spec(data: str) -> EvaluatorSpec:
-    name = CLASSIFIER_FOR.get(data)
-    if name is None:
+@dataclass(frozen=True)
+class Protocol:
+    """How a data set is measured in a shipped classifier's space: which classifier reads it, how
+    many classifier inputs one image holds, and when a mode counts as covered."""
+
+    data: str
+    classifier: str                  # a key of CLASSIFIERS
+    digits: int = 1                  # classifier inputs stacked along the channels (Stacked MNIST: 3)
+    mode_min_count: int | None = None  # samples that cover a mode; None: registry.MODE_MIN_SHARE rule
+
+    @property
+    def channels(self) -> int:
+        return self.digits
+
+    @property
+    def n_classes(self) -> int:
+        return 10 ** self.digits
+
+    @property
+    def mode_rule(self) -> str:
+        if self.mode_min_count:
+            return f"a mode is covered with >= {self.mode_min_count} sample(s) (VEEGAN protocol)"
+        return "a class is covered with >= 10 % of its uniform share"
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "mnist": Protocol("mnist", "mnist"),
+    "fashion-mnist": Protocol("fashion-mnist", "fashion-mnist"),
+    # each channel a digit read by the MNIST classifier; 1000 modes, VEEGAN/PacGAN's counting
+    "stacked-mnist": Protocol("stacked-mnist", "mnist", digits=3, mode_min_count=1),
+}
+
+
+def protocol(data: str) -> Protocol:
+    try:
+        return PROTOCOLS[data]
+    except KeyError:
         raise DcganError(f"no evaluator classifier for {data!r}; classifier features exist for "
-                         f"{', '.join(CLASSIFIER_FOR)} (use --features inception for other data)")
-    return EVALUATORS[name]
+                         f"{', '.join(PROTOCOLS)} (use --features inception for other data)") from None
+
+
+def get_spec(data: str) -> ClassifierSpec:
+    """The recipe and weights of the classifier that reads ``data``."""
+    return CLASSIFIERS[protocol(data).classifier]
 
 
 def _to_input(images: torch.Tensor) -> torch.Tensor:
@@ -130,9 +165,9 @@ def train_classifier(data: str, out: Path | None = None, epochs: int | None = No
     from ..fsutil import atomic_write
     from safetensors.torch import save as st_save
 
-    if data not in EVALUATORS:
-        raise DcganError(f"no evaluator recipe for {data!r}; choose one of {', '.join(EVALUATORS)}")
-    spec = EVALUATORS[data]
+    if data not in CLASSIFIERS:
+        raise DcganError(f"no evaluator recipe for {data!r}; choose one of {', '.join(CLASSIFIERS)}")
+    spec = CLASSIFIERS[data]
     epochs = epochs or spec.epochs
     seed = spec.seed if seed is None else seed
     train = datasets.load(data, "train", data_dir)
@@ -217,5 +252,5 @@ def load_classifier(data: str, device: str | torch.device = "cpu",
     return model, digest
 
 
-__all__ = ["Classifier", "EVALUATORS", "EvaluatorSpec", "get_spec", "load_classifier",
+__all__ = ["Classifier", "CLASSIFIERS", "ClassifierSpec", "get_spec", "load_classifier",
            "train_classifier", "accuracy", "FEATURE_DIM"]

@@ -11,13 +11,18 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import DcganError
-from .bnstats import BN_MODES
+from ..errors import DcganError
+from ..generation.batchnorm import BN_MODES
+from ..models import get_preset
 from .losses import LOSSES
-from .models import get_preset
+from .updates import UPDATES
 
-UPDATES = ("simultaneous", "alternating", "keras-gan")
+# The closed sets of values, here and nowhere else (the CLI's choices= read them too).
 PRECISIONS = ("fp32", "bf16", "fp16")
+ADAM_IMPLS = ("auto", "foreach", "fused", "for-loop")  # the same math; speed.py picks for auto
+CUDA_GRAPHS = ("auto", "on", "off")                    # graphs.py
+ON_NAN = ("stop", "rollback")                          # what a non-finite loss or weight does
+ON_FAILURE = ("warn", "stop", "rollback")              # what a health check (health.py) does
 
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
@@ -58,16 +63,16 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False
-    adam: str = "auto"                  # auto | foreach | fused | for-loop (same math; see fast.py)
-    channels_last: bool | None = None   # NHWC activations (same math); None: per device (fast.py)
+    adam: str = "auto"                  # auto | foreach | fused | for-loop (same math; see speed.py)
+    channels_last: bool | None = None   # NHWC activations (same math); None: per device (speed.py)
     cuda_graphs: str = "auto"           # auto | on | off: replay each step as a CUDA graph (graphs.py)
     progress: bool = True               # a progress bar when stderr is a terminal
     on_nan: str = "stop"
     tensorboard: bool = False           # TensorBoard event files in RUN/tensorboard/
     report: bool = True                 # report.html at the end of training
-    eval_every: int | None = None       # epochs between evaluations (dcgan.monitor); None: off
+    eval_every: int | None = None       # epochs between evaluations (training/health.py); None: off
     on_failure: str = "warn"            # warn | stop | rollback when the health monitor fires
-    sample_bn: str = "precise"          # BatchNorm statistics for grids and samples (bnstats.py)
+    sample_bn: str = "precise"          # BatchNorm statistics for grids and samples (generation/batchnorm.py)
     data_dir: str | None = None
     out: str | None = None
 
@@ -91,14 +96,17 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
     if cfg.data is None:
         cfg.data = preset.data  # each preset trains on its tutorial's data set unless told otherwise
     for key, value in preset.recipe.items():
-        if getattr(cfg, key, None) is None:
+        if key not in names:  # a typo in the preset table must not vanish silently
+            raise DcganError(f"preset {preset.name!r} sets an unknown recipe key {key!r}")
+        if getattr(cfg, key) is None:
             setattr(cfg, key, value)
-    if cfg.loss not in LOSSES:
-        raise DcganError(f"unknown loss {cfg.loss!r}; choose one of {', '.join(LOSSES)}")
-    if cfg.update not in UPDATES:
-        raise DcganError(f"unknown update scheme {cfg.update!r}; choose one of {', '.join(UPDATES)}")
-    if cfg.precision not in PRECISIONS:
-        raise DcganError(f"unknown precision {cfg.precision!r}; choose one of {', '.join(PRECISIONS)}")
+    for flag, value, allowed in (("--loss", cfg.loss, LOSSES), ("--update", cfg.update, UPDATES),
+                                 ("--precision", cfg.precision, PRECISIONS), ("--adam", cfg.adam, ADAM_IMPLS),
+                                 ("--cuda-graphs", cfg.cuda_graphs, CUDA_GRAPHS),
+                                 ("--on-nan", cfg.on_nan, ON_NAN), ("--on-failure", cfg.on_failure, ON_FAILURE),
+                                 ("--sample-bn", cfg.sample_bn, BN_MODES)):
+        if value not in allowed:
+            raise DcganError(f"unknown {flag} {value!r}; choose one of {', '.join(allowed)}")
     if cfg.pack < 1:
         raise DcganError(f"--pack {cfg.pack}: give 1 (no packing) or more samples per pack")
     per_d_batch = cfg.batch_size // 2 if cfg.update == "keras-gan" else cfg.batch_size
@@ -108,8 +116,6 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
                          "change --batch-size or --pack")
     if not 0.0 <= cfg.ema < 1.0:
         raise DcganError(f"--ema {cfg.ema}: give a decay in [0, 1), e.g. 0.999 (0 turns it off)")
-    if cfg.sample_bn not in BN_MODES:
-        raise DcganError(f"unknown --sample-bn {cfg.sample_bn!r}; choose one of {', '.join(BN_MODES)}")
     if cfg.gp_weight is None:
         cfg.gp_weight = LOSSES[cfg.loss].gradient_penalty
     for name in ("epochs", "batch_size", "log_every", "n_critic"):
@@ -123,10 +129,6 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError("--label-flip must be in [0, 0.5) and --g-dropout in [0, 1)")
     if cfg.eval_every is not None and cfg.eval_every < 1:
         raise DcganError("--eval-every must be at least 1")
-    if cfg.on_failure not in ("warn", "stop", "rollback"):
-        raise DcganError("--on-failure must be warn, stop or rollback")
-    if cfg.on_nan not in ("stop", "rollback"):
-        raise DcganError("--on-nan must be stop or rollback")
     return cfg
 
 

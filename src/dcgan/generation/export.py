@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from .errors import DcganError
-from .fsutil import atomic_write
+from ..errors import DcganError
+from ..fsutil import atomic_write
 
 FORMATS = ("safetensors", "torchscript", "onnx")
 EXTRA_FILE = "dcgan.json"
@@ -48,7 +48,7 @@ def export_metadata(meta: dict[str, Any]) -> dict[str, Any]:
 
 def export(target: str | Path, fmt: str | None = None, out: str | Path | None = None) -> Path:
     """Write the generator of ``target`` (run, checkpoint or .safetensors) as ``fmt`` to ``out``."""
-    from .inference import load_generator
+    from .loading import load_generator
 
     if out is None:
         raise DcganError("--out FILE is required, e.g. --out generator.onnx")
@@ -59,7 +59,7 @@ def export(target: str | Path, fmt: str | None = None, out: str | Path | None = 
     G, meta = load_generator(target, "cpu")
     info = export_metadata(meta)
     if fmt == "safetensors":
-        from .checkpoint import weights_blob
+        from ..checkpoint import weights_blob
 
         return atomic_write(out, weights_blob(G, info))
     z = torch.randn(2, info["noise"]["dim"], generator=torch.Generator().manual_seed(0))

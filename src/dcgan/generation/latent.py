@@ -12,9 +12,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import DcganError
-from .fsutil import atomic_write
-from .images import make_grid, save_png, to_uint8
+from ..errors import DcganError
+from ..fsutil import atomic_write
+from ..images import make_grid, save_png
+from . import sampling
+from .loading import load_generator
 
 METHODS = ("slerp", "lerp")
 GIF_MS = 80          # per interpolation frame
@@ -69,12 +71,9 @@ def path(zs: torch.Tensor, steps: int, method: str = "slerp") -> torch.Tensor:
     return torch.stack([*frames, zs[-1]])
 
 
-@torch.no_grad()
 def render(G: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Noise (n, dim) -> uint8 images (n, C, H, W), in eval mode on G's device."""
-    device = next(G.parameters()).device
-    out = [to_uint8(G(z[i:i + batch_size].to(device))) for i in range(0, len(z), batch_size)]
-    return torch.cat(out)
+    return torch.cat(list(sampling.render(G, z, batch_size)))
 
 
 def _frame(img: torch.Tensor, scale: int):
@@ -89,8 +88,6 @@ def interpolate(target: str | Path, seeds: list[int], steps: int = 16, method: s
                 out: str | Path = "walk.gif", device: str = "cpu") -> Path:
     """A walk through the seeds' noise vectors: an animated GIF (there and back) or a PNG strip
     (one row per pair of seeds)."""
-    from .inference import load_generator
-
     if len(seeds) < 2:
         raise DcganError("--seeds needs at least two seeds to interpolate between, e.g. --seeds 1,2,3")
     out = Path(out)
@@ -119,8 +116,6 @@ def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
     """A picture of the sum: one row per group (its seeds, then the image of its mean noise, as the
     paper shows them), and the result on the right."""
     from PIL import Image, ImageDraw
-
-    from .inference import load_generator
 
     out = Path(out)
     if out.suffix.lower() != ".png":

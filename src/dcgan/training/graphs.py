@@ -25,15 +25,14 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .checkpoint import unwrap
-from .errors import DcganError
+from ..errors import DcganError
+from .speed import unwrap
+from .updates import UPDATES, StepContext, Update
 
 if TYPE_CHECKING:
     from .config import TrainConfig
     from .distributed import Dist
-    from .train import Trainer
 
-MODES = ("auto", "on", "off")
 WARMUP_STEPS = 3  # eager steps before capture: cuDNN autotuning and gradient allocation
 
 
@@ -45,8 +44,8 @@ def why_not(cfg: TrainConfig, device: torch.device, dist: Dist) -> str | None:
         return "CUDA graphs are not used under torchrun (DistributedDataParallel)"
     if cfg.compile:
         return "--compile brings its own graphs; drop one of the two"
-    if cfg.update not in ("simultaneous", "alternating"):
-        return f"the {cfg.update} update (three optimiser steps on half and full batches) is not graphed"
+    if UPDATES[cfg.update].not_graphed:
+        return UPDATES[cfg.update].not_graphed
     if cfg.n_critic != 1:
         return "--n-critic > 1 makes steps differ; use --n-critic 1"
     if cfg.gp_weight:
@@ -59,10 +58,8 @@ def why_not(cfg: TrainConfig, device: torch.device, dist: Dist) -> str | None:
 
 
 def wanted(cfg: TrainConfig, device: torch.device, dist: Dist) -> bool:
-    """Whether this run replays its steps as a CUDA graph, per ``--cuda-graphs``."""
-    mode = getattr(cfg, "cuda_graphs", "auto") or "auto"
-    if mode not in MODES:
-        raise DcganError(f"unknown --cuda-graphs {mode!r}; choose one of {', '.join(MODES)}")
+    """Whether this run replays its steps as a CUDA graph, per ``--cuda-graphs`` (checked by config)."""
+    mode = cfg.cuda_graphs
     if mode == "off":
         return False
     reason = why_not(cfg, device, dist)
@@ -72,10 +69,13 @@ def wanted(cfg: TrainConfig, device: torch.device, dist: Dist) -> bool:
 
 
 class GraphedStep:
-    """``trainer.train_step`` for a graphed run: eager warm-up, capture, then replays."""
+    """One training step (the update, then the --ema average) for a graphed run: eager warm-up,
+    capture, then replays. Called with the same arguments as the eager step."""
 
-    def __init__(self, trainer: Trainer):
-        self.tr = trainer
+    def __init__(self, ctx: StepContext, update: Update, ema: torch.nn.Module | None, ema_decay: float,
+                 batch: int):
+        self.ctx, self.update, self.ema, self.ema_decay = ctx, update, ema, ema_decay
+        self.batch = batch  # the per-process batch the graph is captured for
         self.reset()
 
     def reset(self) -> None:
@@ -88,55 +88,55 @@ class GraphedStep:
         self.stream: torch.cuda.Stream | None = None
         self._grads_moved = False
 
-    def __call__(self, real: torch.Tensor) -> torch.Tensor:
-        tr = self.tr
-        if len(real) != tr.local_batch:       # the epoch's partial last batch: same math, eagerly
+    def __call__(self, real: torch.Tensor, step: int) -> torch.Tensor:
+        if len(real) != self.batch:           # the epoch's partial last batch: same math, eagerly
             self._grads_moved = self.graph is not None
-            return self._eager(real)
+            return self._eager(real, step)
         if self.graph is None:
             if self.eager_steps < WARMUP_STEPS:
-                return self._warmup(real)
-            self._capture(real)
+                return self._warmup(real, step)
+            self._capture(real, step)
         self.static_real.copy_(real)
         self.graph.replay()
-        if tr.ema is not None:
-            tr.ema.n_averaged += 1  # AveragedModel counts on the host; the graph did the average
+        if self.ema is not None:
+            self.ema.n_averaged += 1  # AveragedModel counts on the host; the graph did the average
         if self._grads_moved:  # an eager step re-pointed .grad; the graph still writes its own
             for p, g in self.static_grads:
                 p.grad = g
             self._grads_moved = False
         return self.static_stats
 
-    def _warmup(self, real: torch.Tensor) -> torch.Tensor:
+    def _warmup(self, real: torch.Tensor, step: int) -> torch.Tensor:
         # Warm-up on a side stream, as torch.cuda.graphs asks: these are real training steps.
         if self.stream is None:
             self.stream = torch.cuda.Stream(device=real.device)
         self.stream.wait_stream(torch.cuda.current_stream(real.device))
         with torch.cuda.stream(self.stream):
-            stats = self._eager(real)
+            stats = self._eager(real, step)
         torch.cuda.current_stream(real.device).wait_stream(self.stream)
         self.eager_steps += 1
         return stats
 
-    def _eager(self, real: torch.Tensor) -> torch.Tensor:
+    def _eager(self, real: torch.Tensor, step: int) -> torch.Tensor:
         with warnings.catch_warnings():  # capturable Adam outside a capture, on purpose
             warnings.filterwarnings("ignore", message=".*capturable=True.*")
-            stats = self.tr._update(self.tr, real)
-        self.tr.update_ema()
+            stats = self.update.run(self.ctx, real, step)
+        if self.ema is not None:
+            self.ema.update_parameters(unwrap(self.ctx.G))
         return stats
 
-    def _capture(self, real: torch.Tensor) -> None:
-        tr = self.tr
+    def _capture(self, real: torch.Tensor, step: int) -> None:
+        ctx = self.ctx
         graph = torch.cuda.CUDAGraph()
-        graph.register_generator_state(tr.rng)  # noise and labels: fresh draws on every replay
+        graph.register_generator_state(ctx.rng)  # noise and labels: fresh draws on every replay
         self.static_real = real.clone()
         torch.cuda.synchronize(real.device)
-        with torch.cuda.graph(graph):
-            self.static_stats = tr._update(tr, self.static_real)
-            if tr.ema is not None:
-                _ema_update(tr.ema, unwrap(tr.G), tr.cfg.ema)
+        with torch.cuda.graph(graph):  # step only matters for --n-critic, which is 1 when graphed
+            self.static_stats = self.update.run(ctx, self.static_real, step)
+            if self.ema is not None:
+                _ema_update(self.ema, unwrap(ctx.G), self.ema_decay)
         self.graph = graph
-        self.static_grads = [(p, p.grad) for m in (tr.G, tr.D) for p in m.parameters()
+        self.static_grads = [(p, p.grad) for m in (ctx.G, ctx.D) for p in m.parameters()
                              if p.grad is not None]
 
 

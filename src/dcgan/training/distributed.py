@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import DcganError
+from ..errors import DcganError
 
 RANK_SEED_STRIDE = 1_000_033  # keeps each rank's noise/dropout stream apart from rank 0's
 

@@ -21,12 +21,13 @@ from typing import Any
 
 import torch
 
-from . import data as datasets
-from .checkpoint import unwrap
+from .. import data as datasets
 from .config import resolve
-from .devices import autocast, pick_device, sync
-from .images import to_uint8
-from .train import Trainer
+from ..devices import autocast, sync
+from ..images import to_uint8
+from ..models import get_preset
+from .speed import unwrap
+from .trainer import Trainer
 
 DATA_SIZE = 8192  # images in the synthetic data set (cycled)
 
@@ -64,25 +65,19 @@ def hardware(device: torch.device) -> dict[str, Any]:
     return info
 
 
-class _SyntheticTrainer(Trainer):
-    """A Trainer whose data set is random uint8 pixels of the preset's native shape."""
-
-    def _load_data(self) -> datasets.ImageSet:
-        p = self._preset_shape
-        g = torch.Generator().manual_seed(0)
-        imgs = torch.randint(0, 256, (DATA_SIZE, p[0], p[1], p[1]), dtype=torch.uint8, generator=g)
-        return datasets.ImageSet(imgs, None, None, "synthetic")
+def synthetic(channels: int, resolution: int, n: int = DATA_SIZE) -> datasets.ImageSet:
+    """Random uint8 pixels of one shape: throughput does not depend on pixel values."""
+    g = torch.Generator().manual_seed(0)
+    imgs = torch.randint(0, 256, (n, channels, resolution, resolution), dtype=torch.uint8, generator=g)
+    return datasets.ImageSet(imgs, None, None, "synthetic")
 
 
 def make_trainer(overrides: dict[str, Any], run_dir: Path | None = None) -> Trainer:
     """A Trainer for benchmarking: any preset/batch/device/precision, synthetic data, no files."""
-    from .models import get_preset
-
     cfg = resolve({**overrides, "progress": False})
     preset = get_preset(cfg.model)
-    cls = type("BenchTrainer", (_SyntheticTrainer,),
-               {"_preset_shape": (cfg.channels or preset.channels, cfg.resolution or preset.resolution)})
-    return cls(cfg, run_dir or Path(os.devnull))
+    data = synthetic(cfg.channels or preset.channels, cfg.resolution or preset.resolution)
+    return Trainer(cfg, run_dir or Path(os.devnull), data=data)
 
 
 def train_stepper(tr: Trainer) -> tuple[Callable[[], None], int]:
@@ -95,7 +90,7 @@ def train_stepper(tr: Trainer) -> tuple[Callable[[], None], int]:
 
     def step() -> None:
         nonlocal acc
-        real = tr._real_batch(perm, tr.step % nb)
+        real = tr.real_batch(perm, tr.step % nb)
         acc += tr.train_step(real)
         tr.step += 1
 

@@ -1,0 +1,56 @@
+"""Flags that several verbs share, each declared once here (and its choices taken from the registry
+that defines them, so a help text never lists a stale name)."""
+
+from __future__ import annotations
+
+import argparse
+
+S = argparse.SUPPRESS
+
+
+def arch_option(text: str) -> tuple[str, int]:
+    """``--arch NAME=INT`` (train, bench, summary): one architecture option of the preset."""
+    key, _, value = text.partition("=")
+    try:
+        return key, int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=INT, e.g. ngf=64, got {text!r}") from None
+
+
+def add_arch(p: argparse.ArgumentParser, **kw) -> None:
+    p.add_argument("--arch", action="append", type=arch_option, dest="arch_options", metavar="NAME=INT",
+                   help="architecture option of the preset, e.g. --arch ngf=64 (repeatable)", **kw)
+
+
+def add_target(p: argparse.ArgumentParser, what: str = "RUN_DIR|CHECKPOINT") -> None:
+    p.add_argument("target", metavar=what, help="run folder, checkpoint folder or generator .safetensors")
+
+
+def add_device(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    kw = {} if default is None else {"default": default}
+    p.add_argument("--device", help=f"auto | cpu | cuda | cuda:N | mps (default {default or 'auto'})", **kw)
+
+
+def add_generator_choice(p: argparse.ArgumentParser) -> None:
+    """Which generator of a run and which BatchNorm statistics it samples with (sample, eval)."""
+    from ..generation.batchnorm import BN_MODES
+
+    p.add_argument("--no-ema", dest="ema", action="store_const", const=False, default=None,
+                   help="use the raw generator of a run trained with --ema")
+    p.add_argument("--bn", choices=BN_MODES,
+                   help="BatchNorm statistics: precise (re-estimated for these weights) or running (the "
+                        "stored moving averages, the tutorial's training=False); default: the run's --sample-bn")
+
+
+def add_recipe_speed(p: argparse.ArgumentParser) -> None:
+    """The settings that choose kernels, not math (train, bench); defaults live in training/config.py."""
+    from ..training.config import ADAM_IMPLS, CUDA_GRAPHS, PRECISIONS
+
+    p.add_argument("--precision", choices=PRECISIONS, help="fp32 | bf16 | fp16 (default fp32)")
+    p.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    p.add_argument("--adam", choices=ADAM_IMPLS, help="Adam's kernel, same math (default auto: fused "
+                   "on CUDA, foreach on the CPU)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="NHWC memory format "
+                   "(same math; default: on CUDA, off on the CPU)")
+    p.add_argument("--cuda-graphs", choices=CUDA_GRAPHS, help="replay each training step as one CUDA "
+                   "graph (same math; default auto: on CUDA wherever the recipe allows)")

@@ -1,0 +1,199 @@
+"""How one batch updates D and G: the update schemes of the tutorials, and the helpers they share.
+
+A scheme is ``run(ctx, real, step) -> stats``: it reads and updates only what its ``StepContext``
+holds (G, D, their optimisers and scaler, the objective, the run's random stream), takes a batch of
+real images in [-1, 1] and the global step, and returns the detached statistics (d_loss, g_loss,
+D(x), D(G(z))) as one tensor, so the loop never syncs with the device. The Trainer builds the
+context once; a CUDA graph (graphs.py) captures the same call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..devices import autocast
+from ..images import to_unit
+from .losses import Loss, gradient_penalty
+
+
+@dataclass
+class StepContext:
+    """Everything an update scheme may touch; nothing else of the Trainer is visible to it."""
+
+    G: nn.Module                     # possibly compiled / DDP-wrapped
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    loss: Loss
+    rng: torch.Generator             # every draw of a step (noise, labels, resampling) comes from it
+    noise_dim: int
+    device: torch.device
+    precision: str
+    images: torch.Tensor             # the device-resident uint8 training set (Keras-GAN resamples it)
+    n_critic: int = 1
+    gp_weight: float = 0.0
+    soft_labels: bool = False
+    label_flip: float = 0.0
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.noise_dim, device=self.device, generator=self.rng)
+
+    def autocast(self):
+        return autocast(self.device, self.precision)
+
+    def targets(self, n_real: int, n_fake: int) -> tuple[torch.Tensor | float, torch.Tensor | float]:
+        """D's targets for real and fake outputs: 1 and 0, or softened / flipped per the flags."""
+        if not self.soft_labels and not self.label_flip:
+            return 1.0, 0.0
+        kw = {"device": self.device, "generator": self.rng}
+        real, fake = torch.ones(n_real, device=self.device), torch.zeros(n_fake, device=self.device)
+        if self.soft_labels:
+            real = 0.7 + 0.3 * torch.rand(n_real, **kw)
+            fake = 0.3 * torch.rand(n_fake, **kw)
+        if self.label_flip:
+            real = torch.where(torch.rand(n_real, **kw) < self.label_flip, 1 - real, real)
+            fake = torch.where(torch.rand(n_fake, **kw) < self.label_flip, 1 - fake, fake)
+        return real, fake
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, real_out: torch.Tensor,
+               fake_out: torch.Tensor) -> torch.Tensor:
+        rt, ft = self.targets(len(real_out), len(fake_out))
+        loss = self.loss.d(real_out.float(), fake_out.float(), rt, ft)
+        if self.gp_weight:
+            loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake, self.rng).float()
+        return loss
+
+    def readable(self, out: torch.Tensor) -> torch.Tensor:
+        """What the stats call D(x): a probability for BCE, the raw score for other losses."""
+        out = out.detach().float()
+        return torch.sigmoid(out).mean() if self.loss.probability else out.mean()
+
+    def g_params(self) -> list[nn.Parameter]:
+        return [p for p in self.G.parameters() if p.requires_grad]
+
+
+def _stats(ctx: StepContext, d_loss, g_loss, real_out, fake_out) -> torch.Tensor:
+    return torch.stack([d_loss.detach().float(), g_loss.detach().float(),
+                        ctx.readable(real_out), ctx.readable(fake_out)])
+
+
+def simultaneous(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
+    """TensorFlow tutorial: one forward pass, both losses, both updates from the same graph.
+
+    Like its two GradientTapes, D's gradient comes from the D loss and G's from the G loss of the
+    same fake batch, and both optimisers step together (G's gradient sees D before its update).
+    """
+    g_params = ctx.g_params()
+    d_params = [p for p in ctx.D.parameters() if p.requires_grad]
+    with ctx.autocast():
+        fake = ctx.G(ctx.noise(len(real)))          # (B, C, H, W)
+        real_out, fake_out = ctx.D(real), ctx.D(fake)  # (B,), (B,)
+        g_loss = ctx.loss.g(fake_out.float())
+        d_loss = ctx.d_loss(real, fake, real_out, fake_out)
+    ctx.opt_g.zero_grad(set_to_none=True)
+    ctx.opt_d.zero_grad(set_to_none=True)
+    scaler = ctx.scaler
+    scaler.scale(g_loss).backward(inputs=g_params, retain_graph=True)
+    scaler.scale(d_loss).backward(inputs=d_params)
+    update_g = (step + 1) % ctx.n_critic == 0
+    if update_g:
+        scaler.step(ctx.opt_g)
+    scaler.step(ctx.opt_d)
+    scaler.update()
+    return _stats(ctx, d_loss, g_loss, real_out, fake_out)
+
+
+def alternating(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
+    """PyTorch's DCGAN example: D steps on real + detached fake, then G steps through the updated D.
+
+    The fake batch of D's step is reused for G's step, as the example does. With ``n_critic`` > 1,
+    G steps on every n_critic-th batch only.
+    """
+    scaler = ctx.scaler
+    with ctx.autocast():
+        fake = ctx.G(ctx.noise(len(real)))
+        real_out, fake_out = ctx.D(real), ctx.D(fake.detach())
+        d_loss = ctx.d_loss(real, fake, real_out, fake_out)
+    ctx.opt_d.zero_grad(set_to_none=True)
+    scaler.scale(d_loss).backward()
+    scaler.step(ctx.opt_d)
+    g_loss = torch.zeros((), device=real.device)
+    if (step + 1) % ctx.n_critic == 0:
+        with ctx.autocast():
+            g_loss = ctx.loss.g(ctx.D(fake).float())
+        ctx.opt_g.zero_grad(set_to_none=True)
+        scaler.scale(g_loss).backward(inputs=ctx.g_params())
+        scaler.step(ctx.opt_g)
+    scaler.update()
+    return _stats(ctx, d_loss, g_loss, real_out, fake_out)
+
+
+def keras_gan(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
+    """Keras-GAN's loop: D's ``train_on_batch`` on a half batch of real images, then again on a
+    half batch of fakes, then the combined model (G through the frozen D) on a full batch.
+
+    As Keras-GAN does, the real half batch is drawn with replacement from the whole training set
+    (``np.random.randint``), not taken from the epoch's permutation; only its size is used from
+    ``real``. Every draw comes from ``ctx.rng``, so a resumed run draws the same images. D stays in
+    training mode during G's step (dropout on, batch statistics), only its weights are frozen.
+    The reported D loss is Keras-GAN's ``0.5 * (d_loss_real + d_loss_fake)``; the WGAN-GP penalty
+    (which needs both kinds of images) is added to the fake half's step.
+    """
+    scaler = ctx.scaler
+    n = len(real)
+    half = max(n // 2, 1)
+    idx = torch.randint(0, len(ctx.images), (half,), device=ctx.images.device, generator=ctx.rng)
+    real_half = to_unit(ctx.images[idx])                        # (B/2, C, H, W)
+    rt, ft = ctx.targets(half, half)
+
+    with ctx.autocast():
+        real_out = ctx.D(real_half)                             # (B/2,)
+        d_real = ctx.loss.d_real(real_out.float(), rt)
+    ctx.opt_d.zero_grad(set_to_none=True)
+    scaler.scale(d_real).backward()
+    scaler.step(ctx.opt_d)
+    scaler.update()  # GradScaler allows one step per optimizer between updates
+
+    with torch.no_grad(), ctx.autocast():                       # generator.predict(noise)
+        fake_half = ctx.G(ctx.noise(half))                       # (B/2, C, H, W)
+    with ctx.autocast():
+        fake_out = ctx.D(fake_half)                             # (B/2,)
+        d_fake = ctx.loss.d_fake(fake_out.float(), ft)
+        if ctx.gp_weight:
+            d_fake = d_fake + ctx.gp_weight * gradient_penalty(
+                ctx.D, real_half, fake_half.to(real_half.dtype), ctx.rng).float()
+    ctx.opt_d.zero_grad(set_to_none=True)
+    scaler.scale(d_fake).backward()
+    scaler.step(ctx.opt_d)
+    scaler.update()
+    d_loss = 0.5 * (d_real.detach() + d_fake.detach())
+
+    g_loss = torch.zeros((), device=real.device)
+    if (step + 1) % ctx.n_critic == 0:
+        with ctx.autocast():
+            g_out = ctx.D(ctx.G(ctx.noise(n)))                    # (B,) through the frozen D
+            g_loss = ctx.loss.g(g_out.float())
+        ctx.opt_g.zero_grad(set_to_none=True)
+        scaler.scale(g_loss).backward(inputs=ctx.g_params())
+        scaler.step(ctx.opt_g)
+        scaler.update()
+    return _stats(ctx, d_loss, g_loss, real_out, fake_out)
+
+
+@dataclass(frozen=True)
+class Update:
+    run: Callable[[StepContext, torch.Tensor, int], torch.Tensor]
+    not_graphed: str | None = None  # why one CUDA graph cannot hold a step, or None when it can
+
+
+UPDATES: dict[str, Update] = {
+    "simultaneous": Update(simultaneous),
+    "alternating": Update(alternating),
+    "keras-gan": Update(keras_gan, "the keras-gan update (three optimiser steps on half and full "
+                                   "batches) is not graphed"),
+}
