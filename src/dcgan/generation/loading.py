@@ -15,14 +15,14 @@ from .. import checkpoint as ckpt
 from ..devices import pick_device
 from ..errors import DcganError
 from ..models import build_discriminator, build_generator
-from . import batchnorm as bnstats
+from . import batchnorm
 
 
 def load_generator(target: str | Path, device: str = "cpu", bn: str | None = None,
                    ema: bool | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """A run folder, checkpoint folder or generator .safetensors -> (G in eval mode, metadata).
 
-    ``bn``: the BatchNorm statistics to sample with (see bnstats.py): ``precise`` re-estimates them
+    ``bn``: the BatchNorm statistics to sample with (see batchnorm.py): ``precise`` re-estimates them
     for these weights, ``running`` keeps the stored ones; None: the run's ``sample_bn`` setting.
     ``meta["bn"]`` records which was used. ``ema``: a run trained with --ema samples its EMA
     generator unless this is False (True insists on it).
@@ -35,11 +35,11 @@ def load_generator(target: str | Path, device: str = "cpu", bn: str | None = Non
     ckpt.load_weights(G, path)
     G = G.to(pick_device(device))
     config = meta.get("config") or {}
-    bn = bnstats.check_mode(bn or config.get("sample_bn") or "precise")
-    if bnstats.has_batchnorm(G):
+    bn = batchnorm.check_mode(bn or config.get("sample_bn") or "precise")
+    if batchnorm.has_batchnorm(G):
         meta["bn"] = bn
         if bn == "precise":
-            bnstats.recalibrate_(G, int(config.get("batch_size") or 256))
+            batchnorm.recalibrate_(G, int(config.get("batch_size") or 256))
     return G.eval(), meta
 
 

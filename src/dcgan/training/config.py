@@ -71,7 +71,7 @@ class TrainConfig:
     tensorboard: bool = False           # TensorBoard event files in RUN/tensorboard/
     report: bool = True                 # report.html at the end of training
     eval_every: int | None = None       # epochs between evaluations (training/health.py); None: off
-    on_failure: str = "warn"            # warn | stop | rollback when the health monitor fires
+    on_failure: str = "warn"            # warn | stop | rollback when a health check (health.py) fires
     sample_bn: str = "precise"          # BatchNorm statistics for grids and samples (generation/batchnorm.py)
     data_dir: str | None = None
     out: str | None = None

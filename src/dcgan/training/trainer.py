@@ -164,7 +164,7 @@ class Trainer:
         return res
 
     def load_optimizers(self, state: dict[str, Any]) -> None:
-        """Both optimisers' saved state, run with this run's Adam kernel (fast.load_optimizer).
+        """Both optimisers' saved state, run with this run's Adam kernel (speed.load_optimizer).
 
         New state tensors invalidate a captured CUDA graph, and so do the new learning rates that
         rollbacks set next, so the graph is dropped here and captured again after warm-up.
