@@ -4,7 +4,7 @@
 # Each run is `dcgan train` as a user types it (the tutorial's 50 epochs unless said), then
 # `dcgan eval` of its final generator. Results, logs and the small run files go to $OUT/runs.tgz.
 . benchmarks/gpu_env.sh
-python3 -m pytest -q -m gpu tests/test_cuda_graphs.py -p no:cacheprovider 2>&1 | tail -3
+python3 -m pytest -q -m gpu tests/training/test_graphs.py -p no:cacheprovider 2>&1 | tail -3
 
 
 run mnist mnist 10000 --eval-every 5

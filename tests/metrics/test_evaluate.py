@@ -1,0 +1,120 @@
+"""evaluate and `dcgan eval`: arrays, folders and grids alike, a run's table, one-line errors, the
+real MNIST splits against each other, and no silent fallback from Inception."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dcgan import data as datasets
+from dcgan.cli import main
+from dcgan.images import make_grid, save_png
+from dcgan.metrics import evaluate
+from dcgan.metrics.classifiers import CLASSIFIERS
+
+
+def _test_images(n=60):
+    return datasets.load("mnist", "test").images[:n]
+
+
+def test_eval_reads_npz_folder_and_grid_alike(tiny_mnist, tmp_path, capsys):
+    imgs = _test_images(64)
+    np.savez(tmp_path / "x.npz", images=imgs.numpy())
+    folder = tmp_path / "pngs"
+    for i, img in enumerate(imgs):
+        save_png(make_grid(img[None], nrow=1, padding=0), folder / f"{i:03d}.png")
+    save_png(make_grid(imgs, nrow=8), tmp_path / "grid.png", scale=2)
+    results = []
+    for args in (["x.npz"], ["pngs"], ["grid.png", "--grid", "8x8"]):
+        assert main(["eval", str(tmp_path / args[0]), *args[1:], "--n", "64", "--json"]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    fids = [r["metrics"]["fid"] for r in results]
+    assert fids[0] == pytest.approx(fids[1]) and fids[0] == pytest.approx(fids[2])
+    r = results[0]
+    assert r["protocol"]["n_generated"] == 64 and r["protocol"]["n_real"] == 64
+    assert r["protocol"]["reference_split"] == "test"
+    assert r["protocol"]["extractor"] == "mnist-classifier"
+    assert r["protocol"]["extractor_sha256"] == CLASSIFIERS["mnist"].sha256
+    assert r["protocol"]["dcgan_version"]
+    assert r["metrics"]["fid"] == pytest.approx(0.0, abs=1e-6)  # the reference images themselves
+    assert list((tiny_mnist / "eval-cache").glob("mnist-test-64-*.safetensors"))
+
+
+def test_eval_of_a_run_prints_a_table(tiny_mnist, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--max-steps", "2", "--batch-size", "32", "--out", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--n", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "FID" in out and "modes covered" in out and "protocol: 50 generated vs 50 real" in out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["source"]["kind"] == "generator" and result["metrics"]["fid"] > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["x.npz", "--grid", "3x3"], "--grid reads one grid PNG"),
+    (["grid.png", "--grid", "3x3"], "not a 3x3 grid"),
+    (["grid.png", "--grid", "three"], "ROWSxCOLS"),
+    (["rgb.npz"], "(3, 28, 28)"),
+    (["x.npz", "--features", "inception"], "torch-fidelity"),
+    (["missing.npz"], "does not exist"),
+])
+def test_eval_errors_are_one_clear_line(tiny_mnist, tmp_path, capsys, args, message):
+    imgs = _test_images(16)
+    np.savez(tmp_path / "x.npz", images=imgs.numpy())
+    rgb = imgs.expand(-1, 3, -1, -1).clone()
+    rgb[:, 1] = 0
+    np.savez(tmp_path / "rgb.npz", images=rgb.numpy())
+    save_png(make_grid(imgs, nrow=4), tmp_path / "grid.png")
+    pytest.importorskip("numpy")
+    if "inception" in args:
+        try:
+            import torch_fidelity  # noqa: F401
+            pytest.skip("torch-fidelity is installed here")
+        except ImportError:
+            pass
+    assert main(["eval", str(tmp_path / args[0]), *args[1:], "--n", "16"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+@pytest.fixture
+def real_mnist(tmp_path, monkeypatch, real_mnist_dir):
+    root = tmp_path / "real"
+    root.mkdir()
+    (root / "mnist").symlink_to(real_mnist_dir, target_is_directory=True)
+    monkeypatch.setenv("DCGAN_DATA", str(root))
+    return root
+
+
+@pytest.mark.slow
+def test_real_train_split_against_test_split_is_near_perfect(real_mnist):
+    train = datasets.load("mnist", "train")
+    real = evaluate(train.images[:2000], data="mnist", n=2000)["metrics"]
+    noise = torch.randint(0, 256, (2000, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    fake = evaluate(noise, data="mnist", n=2000)["metrics"]
+    assert real["modes"] == 10 and real["kl_uniform"] < 0.01
+    assert real["precision"] > 0.6 and real["recall"] > 0.6
+    assert real["fid"] < 0.01 * fake["fid"]
+    ones = train.images[:2000][train.labels[:2000] == 1]
+    one = evaluate(ones, data="mnist", n=len(ones))["metrics"]
+    assert one["modes"] == 1 and one["kl_uniform"] > 2.0
+
+
+def test_inception_without_its_weights_is_a_clear_error_not_a_fallback(tiny_mnist, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from dcgan.errors import DcganError
+
+    fake = types.ModuleType("torch_fidelity")
+    inner = types.ModuleType("torch_fidelity.feature_extractor_inceptionv3")
+    inner.FeatureExtractorInceptionV3 = object
+    monkeypatch.setitem(sys.modules, "torch_fidelity", fake)
+    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", inner)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(DcganError, match="weights-inception-2015-12-05-6726825d.pth"):
+        evaluate(_test_images(8), data="mnist", n=8, features="inception")

@@ -1,0 +1,76 @@
+"""Health checks during training: --eval-every writes metrics and keeps the best checkpoint, and
+--on-failure stops or rolls back when D always wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from dcgan import checkpoint as ckpt
+from dcgan import data as datasets
+from dcgan.cli import main
+from dcgan.fsutil import read_jsonl
+
+
+@pytest.fixture
+def small_eval(monkeypatch):
+    import dcgan.training.health as mon
+
+    monkeypatch.setattr(mon, "EVAL_N", 200)  # the protocol's 2000 costs seconds per check on CI
+
+
+def test_eval_every_writes_metrics_and_keeps_the_best_checkpoint(tiny_mnist, tmp_path, small_eval):
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "3", "--batch-size", "50", "--eval-every", "1", "--keep", "1",
+                 "--ckpt-every", "1", "--out", str(run), "--no-progress"]) == 0
+    rows = [r for r in read_jsonl(run / "metrics.jsonl") if "event" not in r]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert all(r["fid2k_classifier"] >= 0 and r["n_modes"] == 10 for r in rows)
+    best = ckpt.read_best(run)  # the run's one best record, the one pruning and the report read
+    assert best["metric"] == "fid2k_classifier"
+    assert best["value"] == min(r["fid2k_classifier"] for r in rows)
+    assert ckpt.best(run) == run / "checkpoints" / best["checkpoint"]  # protected from --keep 1
+    assert not (run / "best.json").exists()
+
+
+@pytest.fixture
+def d_always_wins(monkeypatch, small_eval):
+    import dcgan.training.health as mon
+
+    monkeypatch.setattr(mon, "D_WINS_REAL", -1.0)
+    monkeypatch.setattr(mon, "D_WINS_FAKE", 2.0)
+    monkeypatch.setattr(mon, "MIN_ROWS", 1)
+
+
+def test_on_failure_stop_ends_training_with_advice(tiny_mnist, tmp_path, capsys, d_always_wins):
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "3", "--batch-size", "50", "--log-every", "1", "--eval-every", "1",
+                 "--on-failure", "stop", "--out", str(run), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "discriminator wins" in err and "--soft-labels" in err
+    events = [r for r in read_jsonl(run / "metrics.jsonl") if "event" in r]
+    assert events == [{**events[0], "event": "d_wins", "action": "stop", "epoch": 1}]
+
+
+def test_on_failure_rollback_lowers_the_learning_rate(tiny_mnist, tmp_path, capsys, d_always_wins):
+    run = tmp_path / "run"
+    assert main(["train", "--epochs", "2", "--batch-size", "50", "--log-every", "1", "--eval-every", "1",
+                 "--on-failure", "rollback", "--lr", "1e-3", "--out", str(run), "--no-progress"]) == 0
+    assert "rolled back" in capsys.readouterr().err
+    events = [r for r in read_jsonl(run / "metrics.jsonl") if "event" in r]
+    assert [e["action"] for e in events] == ["rollback", "rollback"]
+    from dcgan.checkpoint import load_state, newest_good
+
+    state = load_state(newest_good(run))
+    assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.25)
+
+
+def test_eval_every_needs_a_data_set_with_an_evaluator(tiny_mnist, tmp_path, capsys, monkeypatch):
+    from dcgan.data.cache import ImageSet
+
+    spec = datasets.DataSpec("blobs", "test data", 28, 1, lambda root: {
+        split: ImageSet(datasets.load("mnist", split).images) for split in ("train", "test")})
+    monkeypatch.setitem(datasets.DATASETS, "blobs", spec)
+    code = main(["train", "--data", "blobs", "--eval-every", "1", "--max-steps", "1",
+                 "--out", str(tmp_path / "r"), "--no-progress"])
+    assert code == 2
+    assert "no evaluator classifier for 'blobs'" in capsys.readouterr().err
