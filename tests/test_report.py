@@ -65,3 +65,16 @@ def test_report_of_a_colour_run(colour_run):
     html = (colour_run / "report.html").read_text()
     assert "64×64×3" in html or "64x64x3" in html
     assert "<script src" not in html
+
+
+def test_the_report_needs_nothing_beyond_the_plain_install():
+    """The README's first command (`pip install -e .`, then train) promises report.html: what
+    draws its plots must be a core dependency, not an extra."""
+    import tomllib
+    from pathlib import Path
+
+    import dcgan
+
+    pyproject = Path(dcgan.__file__).resolve().parents[2] / "pyproject.toml"
+    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    assert any(d.split(">")[0].split("=")[0].strip() == "matplotlib" for d in deps)

@@ -10,7 +10,7 @@ from dcgan.models import build_discriminator, get_preset
 from dcgan.training.losses import LOSSES
 
 
-@pytest.mark.parametrize("name", list(LOSSES))
+@pytest.mark.parametrize("name", [n for n, loss in LOSSES.items() if loss.separable])
 def test_d_loss_halves_sum_to_the_d_loss(name):
     loss = LOSSES[name]
     g = torch.Generator().manual_seed(0)

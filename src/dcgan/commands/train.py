@@ -42,6 +42,26 @@ def add(sub) -> None:
                    "stacked along the channels (2 in PacDCGAN2); 1: off")
     p.add_argument("--ema", type=float, metavar="DECAY", help="keep an exponential moving average of "
                    "G's weights with this decay (e.g. 0.999); grids, samples and exports use it")
+    from ..training.config import AUGMENTS, SCHEDULES
+
+    p.add_argument("--r1", type=float, metavar="GAMMA", help="zero-centred gradient penalty "
+                   "GAMMA/2 E|grad D(x)|^2 on real images (default 0: off)")
+    p.add_argument("--r2", type=float, metavar="GAMMA", help="the same penalty on generated images "
+                   "(default 0: off)")
+    p.add_argument("--reg-every", type=int, metavar="K", help="lazy regularisation: the R1/R2 "
+                   "penalties every K steps, scaled by K (default 1)")
+    p.add_argument("--spectral-norm", action="store_true", help="spectral normalisation of D's conv "
+                   "and linear layers")
+    p.add_argument("--augment", metavar="POLICY", help="differentiable augmentation of every image D "
+                   f"sees: a comma-separated subset of {','.join(AUGMENTS)} (default: none)")
+    p.add_argument("--lr-schedule", choices=SCHEDULES, help="learning rate over the run (default "
+                   "constant)")
+    p.add_argument("--lr-end", type=float, metavar="FRACTION", help="where cosine/linear decay ends, "
+                   "as a fraction of --lr (default 0.1)")
+    p.add_argument("--gamma-schedule", choices=SCHEDULES, help="R1/R2 gamma over the run (default "
+                   "constant)")
+    p.add_argument("--gamma-end", type=float, metavar="FRACTION", help="where its decay ends "
+                   "(default 0.1)")
     p.add_argument("--seed", type=int)
     p.add_argument("--max-steps", type=int, help="stop after N steps in total")
     p.add_argument("--limit", type=int, help="train on the first N images only")

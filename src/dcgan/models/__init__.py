@@ -4,7 +4,7 @@ tables in ``summary.py``. Add a preset: write its G and D in a new module and ``
 """
 
 from .presets import (PRESETS, Packed, Preset, build_discriminator, build_generator, count_parameters,
-                      get_preset, register)
+                      get_preset, register, spectral_normalise_)
 
 __all__ = ["PRESETS", "Packed", "Preset", "build_discriminator", "build_generator", "count_parameters",
-           "get_preset", "register"]
+           "get_preset", "register", "spectral_normalise_"]

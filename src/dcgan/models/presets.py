@@ -18,6 +18,7 @@ from ..errors import DcganError
 from .bonsai64 import Bonsai64Discriminator, Bonsai64Generator
 from .dcgan64 import WIDTH, DCGAN64Discriminator, DCGAN64Generator, stride2_layers
 from .keras_gan import KerasGANDiscriminator, KerasGANGenerator, KerasGANMnistDiscriminator
+from .lean import LeanDiscriminator, LeanGenerator
 from .lsgan import LSGANDiscriminator, LSGANGenerator
 from .tf_tutorial import TFTutorialDiscriminator, TFTutorialGenerator
 
@@ -38,8 +39,10 @@ class Preset:
     extra: dict[str, Any] = field(default_factory=dict)  # architecture options (ngf, ndf, ...)
 
     def arch(self, channels: int | None = None, resolution: int | None = None,
-             noise_dim: int | None = None, pack: int = 1, **extra: Any) -> dict[str, Any]:
-        """The full architecture description stored in checkpoints (``pack``: see Packed)."""
+             noise_dim: int | None = None, pack: int = 1, spectral_norm: bool = False,
+             **extra: Any) -> dict[str, Any]:
+        """The full architecture description stored in checkpoints (``pack``: see Packed;
+        ``spectral_norm``: D's conv and linear weights spectrally normalised)."""
         res = resolution or self.resolution
         if not self.resolutions(res):
             fits = ", ".join(p.name for p in PRESETS.values() if p.resolutions(res)) or "none"
@@ -53,6 +56,8 @@ class Preset:
                 "noise_dim": noise_dim or self.noise_dim, **{**self.extra, **extra}}
         if pack > 1:  # only then: unpacked architectures stay exactly as they were saved before
             arch["pack"] = pack
+        if spectral_norm:  # likewise
+            arch["spectral_norm"] = True
         return arch
 
 
@@ -136,6 +141,23 @@ register(Preset(
 ))
 
 
+# -- beyond the tutorials: presets chosen by measured time to quality (BENCHMARKS.md) -----------
+# Radford et al.'s lr and beta1 at batch 64; R3GAN's pairing loss and zero-centred penalties; an EMA
+# whose half-life (~140 steps) fits a run of minutes. 3 epochs: the README's first command.
+LEAN_RECIPE = {"loss": "rpgan", "update": "simultaneous", "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5,
+               "beta2": 0.99, "adam_eps": 1e-8, "batch_size": 64, "epochs": 3, "ckpt_every": 1,
+               "r1": 0.1, "r2": 0.1, "reg_every": 4, "ema": 0.995}
+
+register(Preset(
+    name="lean",
+    summary="not a tutorial: lean DCGAN (G ~13 M MACs/img), relativistic loss + R1/R2, EMA; fastest to quality",
+    source="dcgan's own (models/lean.py; recipe after R3GAN, Huang et al. 2024)",
+    generator=LeanGenerator, discriminator=LeanDiscriminator,
+    resolution=28, channels=1, noise_dim=64, resolutions=_mult(4), data="mnist",
+    recipe=LEAN_RECIPE, extra={"width": 32},
+))
+
+
 def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
@@ -160,7 +182,21 @@ def build_discriminator(arch: dict[str, Any]) -> nn.Module:
     preset, extra = _arch_args(arch)
     pack = int(arch.get("pack", 1))
     D = preset.discriminator(channels=arch["channels"] * pack, resolution=arch["resolution"], **extra)
+    if arch.get("spectral_norm"):
+        spectral_normalise_(D)
     return Packed(D, pack) if pack > 1 else D
+
+
+def spectral_normalise_(D: nn.Module) -> nn.Module:
+    """Spectral normalisation (Miyato et al., 2018) of every conv and linear layer of D, in place,
+    with PyTorch's own parametrization: one power iteration per training forward, its vectors kept
+    as buffers (so they are saved, and resumed, with the weights)."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for name, module in list(D.named_modules()):
+        if isinstance(module, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
+            spectral_norm(module)
+    return D
 
 
 class Packed(nn.Module):

@@ -7,7 +7,9 @@ repeated or resumed from its folder alone.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -23,6 +25,8 @@ ADAM_IMPLS = ("auto", "foreach", "fused", "for-loop")  # the same math; speed.py
 CUDA_GRAPHS = ("auto", "on", "off")                    # graphs.py
 ON_NAN = ("stop", "rollback")                          # what a non-finite loss or weight does
 ON_FAILURE = ("warn", "stop", "rollback")              # what a health check (health.py) does
+SCHEDULES = ("constant", "cosine", "linear")           # schedule.py: lr and R1/R2 gamma over the run
+AUGMENTS = ("translation", "cutout", "color")          # augment.py: DiffAugment's transforms
 
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
@@ -50,6 +54,15 @@ class TrainConfig:
     g_dropout: float = 0.0              # dropout after G's hidden activations
     pack: int = 1                       # PacGAN: D judges packs of this many samples (1: off)
     ema: float = 0.0                    # decay of an EMA of G's weights (e.g. 0.999); 0: none
+    r1: float = 0.0                     # gamma of the zero-centred penalty on real images (0: off)
+    r2: float = 0.0                     # gamma of the zero-centred penalty on fake images (0: off)
+    reg_every: int = 1                  # lazy regularisation: R1/R2 every K steps, scaled by K
+    spectral_norm: bool = False         # spectral normalisation of D's conv and linear layers
+    augment: str = ""                   # DiffAugment policy for every image D sees, e.g. "translation,cutout"
+    lr_schedule: str = "constant"       # constant | cosine | linear decay over the run's steps
+    lr_end: float = 0.1                 # the decaying schedules end at this fraction of --lr
+    gamma_schedule: str = "constant"    # the same for R1/R2's gamma
+    gamma_end: float = 0.1
     seed: int = 0
     max_steps: int | None = None
     limit: int | None = None            # train on the first N images only
@@ -91,15 +104,16 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
     unknown = set(overrides) - names
     if unknown:
         raise DcganError(f"unknown setting(s) {sorted(unknown)}")
-    cfg = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    cfg = TrainConfig(**given)
     preset = get_preset(cfg.model)
     if cfg.data is None:
         cfg.data = preset.data  # each preset trains on its tutorial's data set unless told otherwise
-    for key, value in preset.recipe.items():
+    for key, value in preset.recipe.items():  # the preset's recipe, where the user gave nothing
         if key not in names:  # a typo in the preset table must not vanish silently
             raise DcganError(f"preset {preset.name!r} sets an unknown recipe key {key!r}")
-        if getattr(cfg, key) is None:
-            setattr(cfg, key, value)
+        if key not in given:
+            setattr(cfg, key, copy.deepcopy(value))
     for flag, value, allowed in (("--loss", cfg.loss, LOSSES), ("--update", cfg.update, UPDATES),
                                  ("--precision", cfg.precision, PRECISIONS), ("--adam", cfg.adam, ADAM_IMPLS),
                                  ("--cuda-graphs", cfg.cuda_graphs, CUDA_GRAPHS),
@@ -107,6 +121,26 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
                                  ("--sample-bn", cfg.sample_bn, BN_MODES)):
         if value not in allowed:
             raise DcganError(f"unknown {flag} {value!r}; choose one of {', '.join(allowed)}")
+    for flag, value in (("--lr-schedule", cfg.lr_schedule), ("--gamma-schedule", cfg.gamma_schedule)):
+        if value not in SCHEDULES:
+            raise DcganError(f"unknown {flag} {value!r}; choose one of {', '.join(SCHEDULES)}")
+    parts = [a for a in cfg.augment.replace(" ", "").split(",") if a] if isinstance(cfg.augment, str) else None
+    if parts is None or any(a not in AUGMENTS for a in parts) or len(set(parts)) != len(parts):
+        raise DcganError(f"--augment {cfg.augment!r}: give a comma-separated subset of {', '.join(AUGMENTS)}, "
+                         "e.g. --augment translation,cutout")
+    cfg.augment = ",".join(a for a in AUGMENTS if a in parts)  # one spelling per policy
+    if not LOSSES[cfg.loss].separable and cfg.update == "keras-gan":
+        raise DcganError(f"--loss {cfg.loss} pairs each real output with a fake one, but the keras-gan "
+                         "update steps D on real and fake half batches separately; use --update "
+                         "simultaneous or alternating")
+    for name in ("r1", "r2"):
+        value = getattr(cfg, name)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise DcganError(f"--{name} {value}: give a gamma >= 0 (0 turns it off), e.g. --{name} 0.1")
+    for name in ("lr_end", "gamma_end"):
+        value = getattr(cfg, name)
+        if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+            raise DcganError(f"--{name.replace('_', '-')} {value}: give the final fraction in [0, 1]")
     if cfg.pack < 1:
         raise DcganError(f"--pack {cfg.pack}: give 1 (no packing) or more samples per pack")
     per_d_batch = cfg.batch_size // 2 if cfg.update == "keras-gan" else cfg.batch_size
@@ -118,7 +152,7 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"--ema {cfg.ema}: give a decay in [0, 1), e.g. 0.999 (0 turns it off)")
     if cfg.gp_weight is None:
         cfg.gp_weight = LOSSES[cfg.loss].gradient_penalty
-    for name in ("epochs", "batch_size", "log_every", "n_critic"):
+    for name in ("epochs", "batch_size", "log_every", "n_critic", "reg_every"):
         if getattr(cfg, name) < 1:
             raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
     for name in ("max_steps", "limit", "ckpt_every", "ckpt_every_steps"):

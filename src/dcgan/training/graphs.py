@@ -48,8 +48,10 @@ def why_not(cfg: TrainConfig, device: torch.device, dist: Dist) -> str | None:
         return UPDATES[cfg.update].not_graphed
     if cfg.n_critic != 1:
         return "--n-critic > 1 makes steps differ; use --n-critic 1"
-    if cfg.gp_weight:
-        return "the gradient penalty differentiates through D's gradient"
+    if cfg.gp_weight or cfg.r1 or cfg.r2:
+        return "a gradient penalty (WGAN-GP, --r1, --r2) differentiates through D's gradient"
+    if cfg.lr_schedule != "constant":
+        return "--lr-schedule changes the learning rate every step; a graph holds it fixed"
     if cfg.precision == "fp16":
         return "fp16's GradScaler checks for infinities on the host; use --precision bf16"
     if not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):

@@ -16,19 +16,36 @@ Target = Tensor | float
 
 @dataclass(frozen=True)
 class Loss:
-    """One objective, defined once by its halves: D's loss on real outputs, on fake outputs, and
-    G's loss on fake outputs. ``d`` is their sum (every loss here is separable), and update schemes
-    that step D on real and fake batches separately (Keras-GAN) use the halves directly."""
+    """One objective, defined once. A separable loss is given by its halves: D's loss on real
+    outputs, on fake outputs, and G's loss on fake outputs; ``d`` is their sum, and update schemes
+    that step D on real and fake batches separately (Keras-GAN) use the halves directly. A
+    relativistic loss (``pair`` set) compares each real output with its paired fake one instead:
+    ``d`` and ``g`` then both read both outputs, and it has no halves."""
 
     name: str
-    d_real: Callable[[Tensor, Target], Tensor]  # (D(x), target) -> scalar; targets matter for bce/lsgan
-    d_fake: Callable[[Tensor, Target], Tensor]  # (D(G(z)), target) -> scalar
-    g: Callable[[Tensor], Tensor]               # D(G(z)) -> scalar
+    d_real: Callable[[Tensor, Target], Tensor] | None  # (D(x), target) -> scalar; targets: bce/lsgan
+    d_fake: Callable[[Tensor, Target], Tensor] | None  # (D(G(z)), target) -> scalar
+    g_fake: Callable[[Tensor], Tensor] | None          # D(G(z)) -> scalar
     gradient_penalty: float = 0.0  # lambda of WGAN-GP; the update scheme adds the penalty term
     probability: bool = True       # whether sigmoid(D) reads as P(real)
+    pair: Callable[[Tensor, Tensor], Tensor] | None = None  # (winner, loser) outputs -> scalar
+
+    @property
+    def separable(self) -> bool:
+        return self.pair is None
 
     def d(self, real: Tensor, fake: Tensor, rt: Target = 1.0, ft: Target = 0.0) -> Tensor:
+        if self.pair is not None:
+            return self.pair(real, fake)  # real outputs should win over their paired fakes
         return self.d_real(real, rt) + self.d_fake(fake, ft)
+
+    def g(self, fake: Tensor, real: Tensor | None = None) -> Tensor:
+        """G's loss on D(G(z)); a relativistic loss also needs D(x) of the paired real batch."""
+        if self.pair is not None:
+            if real is None:
+                raise ValueError(f"the {self.name} loss pairs fake outputs with real ones")
+            return self.pair(fake, real)
+        return self.g_fake(fake)
 
 
 def _bce_term(out: Tensor, t: Target) -> Tensor:
@@ -69,12 +86,21 @@ def _neg_mean(fake: Tensor) -> Tensor:
     return -fake.mean()
 
 
+def _rp_pair(win: Tensor, lose: Tensor) -> Tensor:
+    # Relativistic pairing (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024): softplus(D(lose) -
+    # D(win)) over pairs, i.e. -log sigmoid of how far each sample beats its partner. The batches
+    # of a pack or a half-batch pair up element by element.
+    return F.softplus(lose - win).mean()
+
+
 # Both D terms as in the tutorials, e.g. BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean.
 LOSSES: dict[str, Loss] = {
     "bce": Loss("bce", _bce_term, _bce_term, _bce_g),
     "lsgan": Loss("lsgan", _ls_term, _ls_term, _ls_g, probability=False),
     "hinge": Loss("hinge", _hinge_real, _hinge_fake, _neg_mean, probability=False),
     "wgan-gp": Loss("wgan-gp", _wgan_real, _wgan_fake, _neg_mean, gradient_penalty=10.0, probability=False),
+    # D: softplus(D(G(z)) - D(x)); G: softplus(D(x) - D(G(z))), over paired samples
+    "rpgan": Loss("rpgan", None, None, None, probability=False, pair=_rp_pair),
 }
 
 
@@ -86,3 +112,12 @@ def gradient_penalty(D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
     out = D(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def zero_centred_penalty(D: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """R1 (on real images) or R2 (on fakes): ½·E‖∇ₓD(x)‖², to be scaled by γ (Mescheder et al.
+    2018; R3GAN uses both). Differentiable in D's parameters (``create_graph``)."""
+    x = x.detach().requires_grad_(True)
+    out = D(x)
+    (grad,) = torch.autograd.grad(out.float().sum(), x, create_graph=True)
+    return 0.5 * grad.float().flatten(1).pow(2).sum(1).mean()

@@ -59,7 +59,7 @@ def capture(tr: Trainer, rank_rng: list | None = None) -> dict[str, Any]:
             "opt_g": tr.opt_g.state_dict(), "opt_d": tr.opt_d.state_dict(),
             "scaler": tr.scaler.state_dict() if tr.scaler.is_enabled() else {},
             "ema_n_averaged": tr.ema.n_averaged.cpu() if tr.ema is not None else None,
-            "rollbacks": tr.rollbacks,
+            "rollbacks": tr.rollbacks, "lr_scale": tr.lr_scale,
             **rng_state(tr)}
 
 
@@ -100,6 +100,7 @@ def rollback(tr: Trainer, folder: Path | None, problem: str, kind: str, position
         for group, lr in zip(opt.param_groups, lrs):       # repeated rollbacks compound
             group["lr"] = lr
     tr.rollbacks += 1
+    tr.lr_scale *= LR_FACTOR  # what a --lr-schedule multiplies from now on
     event = {"event": kind, "step": failed_step, "problem": problem, "restored": folder.name,
              "restored_step": tr.step, "lr_g": tr.opt_g.param_groups[0]["lr"],
              "lr_d": tr.opt_d.param_groups[0]["lr"], "rollback": tr.rollbacks}

@@ -39,7 +39,7 @@ from ..generation import batchnorm
 from ..images import make_grid, save_gif, save_png, to_unit
 from ..models import build_discriminator, build_generator, get_preset
 from ..models.layers import add_dropout
-from . import distributed, graphs, speed
+from . import distributed, graphs, schedule, speed
 from . import state as run_state
 from .config import TrainConfig
 from .health import make_health, norms
@@ -82,7 +82,7 @@ class Trainer:
         self.n = len(train)
         self.arch = self.preset.arch(channels=cfg.channels or train.images.shape[1],
                                      resolution=cfg.resolution or self._native_res(train),
-                                     pack=cfg.pack, **cfg.arch_options)
+                                     pack=cfg.pack, spectral_norm=cfg.spectral_norm, **cfg.arch_options)
         self.images = datasets.fit_images(train.images, self.arch["channels"],
                                           self.arch["resolution"]).to(self.device)
         self.batches_per_epoch = math.ceil(self.n / cfg.batch_size)
@@ -115,6 +115,11 @@ class Trainer:
                                        generator=torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED)
                                        ).to(self.device)
         self.step, self.epoch, self.batch = 0, 0, 0
+        # Schedules run over --epochs; --max-steps stops a run early like Ctrl-C (so a run stopped
+        # by it and resumed follows the same schedule as one that never stopped).
+        self.schedule_steps = cfg.epochs * self.batches_per_epoch
+        self.total_steps = min(self.schedule_steps, cfg.max_steps or self.schedule_steps)
+        self.lr_scale = 1.0  # rollbacks multiply it (state.rollback); --lr-schedule runs on top
         self.elapsed = 0.0
         self.stop_reason: str | None = None  # set by Ctrl-C / SIGTERM: finish the step, save, stop
         self.rollbacks = 0
@@ -124,6 +129,7 @@ class Trainer:
             assert resume_from is not None
             run_state.restore(self, state, resume_from)
             self.rollbacks = int(state.get("rollbacks") or 0)
+            self.lr_scale = float(state.get("lr_scale") or 1.0)
         # Wrappers last: weights are loaded into, and saved from, the plain modules (speed.unwrap).
         self.G, self.D = speed.wrap(self.G, self.D, cfg.compile, self.dist)
         # What the update scheme may touch (updates.py), built once over the wrapped modules.
@@ -131,7 +137,9 @@ class Trainer:
                                loss=self.loss, rng=self.rng, noise_dim=self.arch["noise_dim"],
                                device=self.device, precision=cfg.precision, images=self.images,
                                n_critic=cfg.n_critic, gp_weight=cfg.gp_weight or 0.0,
-                               soft_labels=cfg.soft_labels, label_flip=cfg.label_flip)
+                               soft_labels=cfg.soft_labels, label_flip=cfg.label_flip,
+                               r1=cfg.r1, r2=cfg.r2, reg_every=cfg.reg_every,
+                               policy=tuple(a for a in cfg.augment.split(",") if a))
         if self.use_graphs:
             self._graphed = graphs.GraphedStep(self.ctx, self.update, self.ema, cfg.ema, self.local_batch)
         if self.dist.rank:  # other ranks draw their own noise and dropout masks
@@ -178,6 +186,7 @@ class Trainer:
     def train_step(self, real: torch.Tensor) -> torch.Tensor:
         """One update of the preset's scheme, then of the --ema average; replayed as one CUDA
         graph where possible (graphs.py)."""
+        schedule.apply(self)  # --lr-schedule, --gamma-schedule at this step
         if self._graphed is not None:
             return self._graphed(real, self.step)
         stats = self.update.run(self.ctx, real, self.step)
@@ -204,9 +213,7 @@ class Trainer:
         cfg = self.cfg
         if cfg.on_nan == "rollback" and not ckpt.all_checkpoints(self.run_dir / "checkpoints"):
             self.save()  # something to roll back to even if the very first interval diverges
-        total_steps = cfg.epochs * self.batches_per_epoch
-        if cfg.max_steps:
-            total_steps = min(total_steps, cfg.max_steps)
+        total_steps = self.total_steps
         handlers = self._install_signals()
         self.G.train()
         self.D.train()

@@ -17,7 +17,8 @@ from torch import nn
 
 from ..devices import autocast
 from ..images import to_unit
-from .losses import Loss, gradient_penalty
+from .augment import augment
+from .losses import Loss, gradient_penalty, zero_centred_penalty
 
 
 @dataclass
@@ -39,6 +40,28 @@ class StepContext:
     gp_weight: float = 0.0
     soft_labels: bool = False
     label_flip: float = 0.0
+    r1: float = 0.0                  # zero-centred gradient penalties (gamma), every reg_every steps
+    r2: float = 0.0
+    reg_every: int = 1
+    gamma_scale: float = 1.0         # --gamma-schedule: the trainer sets it before every step
+    policy: tuple[str, ...] = ()     # --augment: what every image D sees goes through
+
+    def see(self, x: torch.Tensor) -> torch.Tensor:
+        """An image batch as D sees it: augmented under --augment (draws from ``rng``), else as is."""
+        return augment(x, self.policy, self.rng) if self.policy else x
+
+    def penalties(self, real: torch.Tensor | None, fake: torch.Tensor | None, step: int) -> torch.Tensor | None:
+        """R1 on ``real`` and R2 on ``fake`` (the images D saw), scaled by gamma and, lazily, by
+        reg_every on every reg_every-th step; None when no penalty is due."""
+        if not (self.r1 or self.r2) or step % self.reg_every:
+            return None
+        scale = self.gamma_scale * self.reg_every
+        total = None
+        for gamma, x in ((self.r1, real), (self.r2, fake)):
+            if gamma and x is not None:
+                term = gamma * scale * zero_centred_penalty(self.D, x)
+                total = term if total is None else total + term
+        return total
 
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.noise_dim, device=self.device, generator=self.rng)
@@ -61,12 +84,14 @@ class StepContext:
         return real, fake
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor, real_out: torch.Tensor,
-               fake_out: torch.Tensor) -> torch.Tensor:
+               fake_out: torch.Tensor, step: int = 0) -> torch.Tensor:
+        """D's loss on the images it saw (``real``, ``fake``) and its outputs, with every penalty."""
         rt, ft = self.targets(len(real_out), len(fake_out))
         loss = self.loss.d(real_out.float(), fake_out.float(), rt, ft)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake, self.rng).float()
-        return loss
+        extra = self.penalties(real, fake.detach(), step)
+        return loss if extra is None else loss + extra
 
     def readable(self, out: torch.Tensor) -> torch.Tensor:
         """What the stats call D(x): a probability for BCE, the raw score for other losses."""
@@ -92,9 +117,10 @@ def simultaneous(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tenso
     d_params = [p for p in ctx.D.parameters() if p.requires_grad]
     with ctx.autocast():
         fake = ctx.G(ctx.noise(len(real)))          # (B, C, H, W)
+        real, fake = ctx.see(real), ctx.see(fake)   # as D sees them (--augment)
         real_out, fake_out = ctx.D(real), ctx.D(fake)  # (B,), (B,)
-        g_loss = ctx.loss.g(fake_out.float())
-        d_loss = ctx.d_loss(real, fake, real_out, fake_out)
+        g_loss = ctx.loss.g(fake_out.float(), real_out.float())
+        d_loss = ctx.d_loss(real, fake, real_out, fake_out, step)
     ctx.opt_g.zero_grad(set_to_none=True)
     ctx.opt_d.zero_grad(set_to_none=True)
     scaler = ctx.scaler
@@ -117,15 +143,20 @@ def alternating(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor
     scaler = ctx.scaler
     with ctx.autocast():
         fake = ctx.G(ctx.noise(len(real)))
-        real_out, fake_out = ctx.D(real), ctx.D(fake.detach())
-        d_loss = ctx.d_loss(real, fake, real_out, fake_out)
+        real_in, fake_in = ctx.see(real), ctx.see(fake.detach())
+        real_out, fake_out = ctx.D(real_in), ctx.D(fake_in)
+        d_loss = ctx.d_loss(real_in, fake_in, real_out, fake_out, step)
     ctx.opt_d.zero_grad(set_to_none=True)
     scaler.scale(d_loss).backward()
     scaler.step(ctx.opt_d)
     g_loss = torch.zeros((), device=real.device)
     if (step + 1) % ctx.n_critic == 0:
         with ctx.autocast():
-            g_loss = ctx.loss.g(ctx.D(fake).float())
+            paired = None
+            if not ctx.loss.separable:  # G's real partners, through the D it now steps against
+                with torch.no_grad():
+                    paired = ctx.D(ctx.see(real)).float()
+            g_loss = ctx.loss.g(ctx.D(ctx.see(fake)).float(), paired)
         ctx.opt_g.zero_grad(set_to_none=True)
         scaler.scale(g_loss).backward(inputs=ctx.g_params())
         scaler.step(ctx.opt_g)
@@ -152,8 +183,12 @@ def keras_gan(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
     rt, ft = ctx.targets(half, half)
 
     with ctx.autocast():
+        real_half = ctx.see(real_half)
         real_out = ctx.D(real_half)                             # (B/2,)
         d_real = ctx.loss.d_real(real_out.float(), rt)
+        r1 = ctx.penalties(real_half, None, step)
+        if r1 is not None:
+            d_real = d_real + r1
     ctx.opt_d.zero_grad(set_to_none=True)
     scaler.scale(d_real).backward()
     scaler.step(ctx.opt_d)
@@ -162,8 +197,12 @@ def keras_gan(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
     with torch.no_grad(), ctx.autocast():                       # generator.predict(noise)
         fake_half = ctx.G(ctx.noise(half))                       # (B/2, C, H, W)
     with ctx.autocast():
+        fake_half = ctx.see(fake_half)
         fake_out = ctx.D(fake_half)                             # (B/2,)
         d_fake = ctx.loss.d_fake(fake_out.float(), ft)
+        r2 = ctx.penalties(None, fake_half, step)
+        if r2 is not None:
+            d_fake = d_fake + r2
         if ctx.gp_weight:
             d_fake = d_fake + ctx.gp_weight * gradient_penalty(
                 ctx.D, real_half, fake_half.to(real_half.dtype), ctx.rng).float()
@@ -176,7 +215,7 @@ def keras_gan(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
     g_loss = torch.zeros((), device=real.device)
     if (step + 1) % ctx.n_critic == 0:
         with ctx.autocast():
-            g_out = ctx.D(ctx.G(ctx.noise(n)))                    # (B,) through the frozen D
+            g_out = ctx.D(ctx.see(ctx.G(ctx.noise(n))))          # (B,) through the frozen D
             g_loss = ctx.loss.g(g_out.float())
         ctx.opt_g.zero_grad(set_to_none=True)
         scaler.scale(g_loss).backward(inputs=ctx.g_params())
