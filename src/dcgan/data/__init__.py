@@ -100,10 +100,20 @@ register(DataSpec("fake", "random noise images for smoke tests and benchmarks, 1
                   32, 3, _fake, cached=False))
 
 
+def looks_like_a_path(name: str) -> bool:
+    """``photos/bonsai``, ``./mnist``, ``~/x`` or ``/data``: meant as a folder, not a data set name."""
+    return any(sep in name for sep in ("/", "\\")) or name.startswith(("~", "."))
+
+
 def get_spec(name: str) -> DataSpec:
     try:
         return DATASETS[name.partition(":")[0]]
     except KeyError:
+        if looks_like_a_path(name):
+            where = Path(name).expanduser()
+            what = "is a file, not a folder of images" if where.is_file() else "does not exist"
+            raise DcganError(f"{name} {what}; give a folder of images, or a data set name "
+                             f"({', '.join(DATASETS)})") from None
         raise DcganError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)} or give "
                          "a folder of images (`dcgan data list` lists them)") from None
 

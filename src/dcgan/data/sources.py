@@ -98,17 +98,27 @@ def apt_download(package: str, workdir: Path) -> Path:
     return root
 
 
+def verbose() -> bool:
+    """``DCGAN_VERBOSE=1`` (``dcgan data fetch --verbose``): say every source that was tried."""
+    return os.environ.get("DCGAN_VERBOSE", "") not in ("", "0")
+
+
 def first_working(what: str, sources: list[tuple[str, Callable[[Path], T]]], manual: str) -> T:
     """Try each ``(label, fn(tmpdir))`` in order; the first that returns wins."""
     failures = []
     for label, fn in sources:
         with tempfile.TemporaryDirectory(prefix="dcgan-fetch-") as tmp:
             try:
-                return fn(Path(tmp))
+                result = fn(Path(tmp))
             except SourceFailed as exc:
                 failures.append(f"{label}: {exc}")
-                print(f"dcgan: {what}: {label} unavailable ({exc}); trying the next source",
-                      file=sys.stderr)
+                if verbose():  # the sources that failed are for --verbose, and for the final error
+                    print(f"dcgan: {what}: {label} unavailable ({exc}); trying the next source",
+                          file=sys.stderr)
+                continue
+        print(f"dcgan: fetched {what} from {label}, checksums verified"
+              + (f" ({len(failures)} earlier source(s) unavailable)" if failures else ""), file=sys.stderr)
+        return result
     tried = "; ".join(failures)
     raise DcganError(f"could not fetch {what}. Tried {tried}. To install it by hand: {manual}")
 

@@ -25,9 +25,9 @@ import torch
 
 from ..errors import DcganError
 from ..fsutil import atomic_write
+from .loading import EXPORT, EXTRA_FILE
 
 FORMATS = ("safetensors", "torchscript", "onnx")
-EXTRA_FILE = "dcgan.json"
 ONNX_KEY = "dcgan"
 ONNX_OPSET = 17
 SUFFIX = {".safetensors": "safetensors", ".pt": "torchscript", ".ts": "torchscript",
@@ -38,7 +38,7 @@ def export_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     arch = meta["arch"]
     noise = meta.get("noise") or {"distribution": "normal", "mean": 0.0, "std": 1.0,
                                   "dim": arch["noise_dim"]}
-    return {"format": "dcgan-generator-export", "model": arch["model"], "arch": arch, "noise": noise,
+    return {"format": EXPORT, "model": arch["model"], "arch": arch, "noise": noise,
             "resolution": arch["resolution"], "channels": arch["channels"],
             "output_range": meta.get("output_range", [-1.0, 1.0]), "layout": "NCHW",
             "input": "z", "output": "images", "step": meta.get("step"),

@@ -168,6 +168,11 @@ def train_classifier(data: str, out: Path | None = None, epochs: int | None = No
     if data not in CLASSIFIERS:
         raise DcganError(f"no evaluator recipe for {data!r}; choose one of {', '.join(CLASSIFIERS)}")
     spec = CLASSIFIERS[data]
+    # Never into the installed package: its shipped weights are what every metric names by sha256.
+    out = Path(out) if out else datasets.data_root(data_dir) / "classifiers" / spec.file
+    if out.resolve().parent == WEIGHTS_DIR:
+        raise DcganError(f"--out {out} would replace the shipped {spec.data} classifier inside the "
+                         "installed package; write it anywhere else")
     epochs = epochs or spec.epochs
     seed = spec.seed if seed is None else seed
     train = datasets.load(data, "train", data_dir)
@@ -206,7 +211,6 @@ def train_classifier(data: str, out: Path | None = None, epochs: int | None = No
             f"{100 * acc:.2f} %, {time.perf_counter() - t0:.0f} s")
     model.eval()
     acc = accuracy(model, test.images, test.labels)
-    out = Path(out) if out else WEIGHTS_DIR / spec.file
     meta = {"format": "dcgan-evaluator", "data": data, "width": spec.width,
             "classes": train.classes, "test_accuracy": acc, "epochs": epochs, "seed": seed,
             "n_train": len(x), "torch": torch.__version__}

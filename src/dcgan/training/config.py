@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from ..errors import DcganError
@@ -164,6 +165,24 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
     if cfg.eval_every is not None and cfg.eval_every < 1:
         raise DcganError("--eval-every must be at least 1")
     return cfg
+
+
+def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
+    """The architecture the run will build, found without reading any image: the data set's
+    registered size (or, for a folder, the preset's, which the folder is resized to), so a dry run
+    refuses what the run would refuse."""
+    from .. import data as datasets
+
+    preset = get_preset(cfg.model)
+    if cfg.data.partition(":")[0] in datasets.DATASETS:
+        spec = datasets.get_spec(cfg.data)
+        channels, resolution = spec.channels, spec.resolution
+    elif Path(cfg.data).expanduser().is_dir():
+        channels, resolution = 3, preset.resolution
+    else:
+        datasets.get_spec(cfg.data)  # raises: no such data set or folder, said plainly
+    return preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
+                       pack=cfg.pack, spectral_norm=cfg.spectral_norm, **cfg.arch_options)
 
 
 def check_resume(saved: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:

@@ -22,7 +22,7 @@ from ..devices import describe
 from ..errors import DcganError
 from ..fsutil import RunLock, write_json
 from . import distributed
-from .config import TrainConfig, check_resume, resolve
+from .config import TrainConfig, check_resume, plan_arch, resolve
 from .trainer import Trainer
 
 
@@ -41,8 +41,8 @@ def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = N
     if resume is not None:
         return _resume(Path(resume), overrides)
     cfg = resolve(overrides)
-    if dry_run:
-        print(json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+    if dry_run:  # everything the run would check, short of reading data and weights
+        print(json.dumps({**cfg.to_dict(), "arch": plan_arch(cfg)}, indent=2, sort_keys=True))
         return Path(cfg.out or "runs")
     dist = distributed.setup(cfg.device)
     run_dir = Path(cfg.out) if cfg.out else new_run_dir(Path("runs"), cfg.model, cfg.data)

@@ -44,6 +44,7 @@ from . import state as run_state
 from .config import TrainConfig
 from .health import make_health, norms
 from .losses import LOSSES
+from .progress import Progress, summary
 from .trackers import make_trackers
 from .updates import UPDATES, StepContext
 
@@ -121,7 +122,9 @@ class Trainer:
         self.total_steps = min(self.schedule_steps, cfg.max_steps or self.schedule_steps)
         self.lr_scale = 1.0  # rollbacks multiply it (state.rollback); --lr-schedule runs on top
         self.elapsed = 0.0
-        self.stop_reason: str | None = None  # set by Ctrl-C / SIGTERM: finish the step, save, stop
+        self._epoch_start = time.perf_counter()  # when the running epoch began (stats' elapsed_s)
+        self.stop_reason: str | None = None
+        self.last_row: dict[str, Any] | None = None  # the newest stats.jsonl line  # set by Ctrl-C / SIGTERM: finish the step, save, stop
         self.rollbacks = 0
         self.update = UPDATES[cfg.update]
         self._graphed: graphs.GraphedStep | None = None
@@ -224,11 +227,11 @@ class Trainer:
             print(f"dcgan: training {cfg.model} on {cfg.data} ({self.n} images, "
                   f"{self.arch['resolution']}x{self.arch['resolution']}x{self.arch['channels']}) on "
                   f"{describe(self.device)}{self.dist.describe()}; run folder {self.run_dir}", file=sys.stderr)
+        self._progress = Progress(self, total_steps)
         try:
             while self.epoch < cfg.epochs and self.step < total_steps and not self.stop_reason:
                 perm = epoch_permutation(self.n, cfg.seed, self.epoch).to(self.device)
-                t_epoch = time.perf_counter()
-                bar = self._bar(total_steps)
+                t_epoch = self._epoch_start = time.perf_counter()
                 while self.batch < self.batches_per_epoch:
                     real = self.real_batch(perm, self.batch)
                     acc += self.train_step(real)  # G and D, and the EMA under --ema
@@ -236,8 +239,7 @@ class Trainer:
                     self.batch += 1
                     acc_n += 1
                     acc_imgs += len(real)
-                    if bar is not None:
-                        bar.update(1)
+                    self._progress.step()
                     if self.step % cfg.log_every == 0:
                         acc, acc_n, acc_imgs, t_log = self._log(acc, acc_n, acc_imgs, t_log)
                     if cfg.ckpt_every_steps and self.step % cfg.ckpt_every_steps == 0:
@@ -245,13 +247,13 @@ class Trainer:
                         last_saved = self.step
                     if self.stop_reason or self.step >= total_steps:
                         break
-                if bar is not None:
-                    bar.close()
                 sync(self.device)  # queued GPU work belongs to this epoch's time
                 self.elapsed += time.perf_counter() - t_epoch
+                self._epoch_start = time.perf_counter()  # nothing of this epoch is left to count
                 if self.batch >= self.batches_per_epoch:  # a whole epoch is done
                     self.epoch, self.batch = self.epoch + 1, 0
                     secs = time.perf_counter() - t_epoch
+                    self._progress.epoch(self.epoch)
                     self._epoch_end(secs)
                     if self.epoch % cfg.ckpt_every == 0:
                         self.save()
@@ -261,11 +263,18 @@ class Trainer:
             if self.step != last_saved or not ckpt.all_checkpoints(self.run_dir / "checkpoints"):
                 self.save()
         finally:
+            self._progress.close()
             self._restore_signals(handlers)
-        frames = sorted((self.run_dir / "samples").glob("epoch_*.png"))
-        if frames and self.dist.rank == 0:
-            save_gif(frames, self.run_dir / "progress.gif")
+        if self.dist.rank == 0:
+            frames = sorted((self.run_dir / "samples").glob("epoch_*.png"))
+            if self.batch:  # stopped mid-epoch: a grid of where it stopped, the GIF's last frame
+                frames.append(save_png(self.sample_grid(), self.run_dir / "samples" /
+                                       f"step_{self.step:09d}.png", scale=2))
+            if frames:
+                save_gif(frames, self.run_dir / "progress.gif")
         self.trackers.finish(self.run_dir)
+        if self.dist.rank == 0:
+            print(summary(self, self.last_row), file=sys.stderr)
         if self.stop_reason:
             raise KeyboardInterrupt(self.stop_reason)
         return self.run_dir
@@ -277,22 +286,13 @@ class Trainer:
         self.save()
         self.elapsed -= now - t_epoch
 
-    def _bar(self, total_steps: int):
-        if not (self.cfg.progress and sys.stderr.isatty()):
-            return None
-        from tqdm import tqdm
-
-        left = min(self.batches_per_epoch - self.batch, total_steps - self.step)
-        return tqdm(total=left, desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}", unit="step",
-                    leave=False, dynamic_ncols=True)
-
     def _log(self, acc: torch.Tensor, n: int, imgs: int, t0: float):
         # The only host sync of the loop, once per interval (averaged over ranks under torchrun).
         values = distributed.all_mean(acc / n, self.dist).tolist()
         now = time.perf_counter()
         imgs *= self.dist.world
         row = {"epoch": self.epoch + 1, "step": self.step, "images_per_s": round(imgs / (now - t0), 1),
-               "elapsed_s": round(self.elapsed, 2)}
+               "elapsed_s": round(self.elapsed + now - self._epoch_start, 2)}  # this epoch so far too
         row.update({k: round(v, 6) for k, v in zip(STATS_KEYS, values)})
         health = norms(self.G, self.D)
         row.update({k: round(v, 6) for k, v in health.items() if k.endswith("grad_norm")})
@@ -305,6 +305,8 @@ class Trainer:
             self._on_nonfinite(f"{', '.join(bad)} became non-finite at step {self.step}")
         self.save_stats([row])
         self.trackers.log(row)
+        self._progress.log(row)
+        self.last_row = row
         return torch.zeros_like(acc), 0, 0, time.perf_counter()
 
     def _on_nonfinite(self, problem: str) -> None:

@@ -1,0 +1,94 @@
+"""What a training run says on the console: one progress bar over the whole run, why it stopped,
+and a closing summary of where everything is and what to run next.
+
+The bar (``tqdm.auto``, so it also draws in notebooks) counts steps over the run, with its ETA and
+images/s, and shows the latest logged D and G losses and D's outputs: they are updated at each
+``--log-every`` line, the loop's only host sync, so the bar costs no sync of its own. It is drawn
+only where stderr is a terminal (or a notebook) and ``--no-progress`` is not given.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+
+def _interactive() -> bool:
+    if sys.stderr.isatty():
+        return True
+    try:  # a Jupyter kernel: stderr is no terminal, but tqdm.auto draws a widget
+        from IPython import get_ipython
+
+        return get_ipython() is not None and "IPKernelApp" in get_ipython().config
+    except Exception:  # no IPython, or not a kernel
+        return False
+
+
+class Progress:
+    def __init__(self, trainer: Trainer, total_steps: int):
+        self.bar = None
+        if trainer.cfg.progress and trainer.dist.rank == 0 and _interactive():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total_steps, initial=trainer.step, unit="step", dynamic_ncols=True,
+                            desc=f"epoch {trainer.epoch + 1}/{trainer.cfg.epochs}", leave=False)
+        self.epochs = trainer.cfg.epochs
+
+    def step(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def epoch(self, epoch: int) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"epoch {min(epoch + 1, self.epochs)}/{self.epochs}")
+
+    def log(self, row: dict[str, Any]) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix({"D": f"{row['d_loss']:.3f}", "G": f"{row['g_loss']:.3f}",
+                                  "D(x)": f"{row['d_x']:.2f}", "D(G(z))": f"{row['d_g_z']:.2f}",
+                                  "img/s": f"{row['images_per_s']:.0f}"}, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def why_stopped(trainer: Trainer) -> str:
+    cfg = trainer.cfg
+    if trainer.stop_reason:
+        return f"interrupted ({trainer.stop_reason}) at step {trainer.step}, checkpoint saved"
+    if trainer.epoch >= cfg.epochs:
+        return f"all {cfg.epochs} epoch(s) done ({trainer.step} steps)"
+    return f"stopped at --max-steps {cfg.max_steps} (epoch {trainer.epoch + 1}/{cfg.epochs})"
+
+
+def summary(trainer: Trainer, last: dict[str, Any] | None) -> str:
+    """The closing lines: why it stopped, where the files are, the last metrics, what to run next."""
+    run = trainer.run_dir
+    q = shlex.quote(str(run))
+    lines = [f"dcgan: {why_stopped(trainer)}; run folder {run}"]
+    where = [("grids", run / "samples"), ("progress GIF", run / "progress.gif"),
+             ("report", run / "report.html"), ("checkpoints", run / "checkpoints")]
+    have = [f"{name} {_rel(path, run)}" for name, path in where if path.exists()]
+    if have:
+        lines.append("  files: " + ", ".join(have))
+    if last:
+        lines.append(f"  last logged (step {last['step']}): D loss {last['d_loss']:.4f}, G loss "
+                     f"{last['g_loss']:.4f}, D(x) {last['d_x']:.3f}, D(G(z)) {last['d_g_z']:.3f}, "
+                     f"{last['images_per_s']:.0f} img/s")
+    next_steps = [f"dcgan sample {q} --n 64 --out grid.png", f"dcgan report {q}"]
+    if trainer.epoch < trainer.cfg.epochs:
+        next_steps.append(f"dcgan train --resume {q}")
+    else:
+        next_steps.append(f"dcgan train --resume {q} --epochs {trainer.cfg.epochs + 10}  # train on")
+    lines.append("  next: " + "   |   ".join(next_steps))
+    return "\n".join(lines)
+
+
+def _rel(path: Path, run: Path) -> str:
+    return str(path.relative_to(run)) + ("/" if path.is_dir() else "")
