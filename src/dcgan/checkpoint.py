@@ -141,6 +141,16 @@ def newest_good(run_dir: Path, quiet: bool = False) -> Path | None:
     return None
 
 
+def d_output(record: dict[str, Any]) -> str:
+    """What D's output means, from a run's config.json or a weights file's metadata:
+    ``probability`` (sigmoid(D) is P(real)) or ``score``. Runs saved before dcgan recorded it
+    trained with BCE exactly when it was a probability."""
+    if record.get("d_output") in ("probability", "score"):
+        return record["d_output"]
+    loss = record.get("loss") or (record.get("config") or {}).get("loss") or "bce"
+    return "probability" if loss == "bce" else "score"
+
+
 def read_meta(path: Path) -> dict[str, Any]:
     try:
         with safe_open(str(path), "pt") as fh:

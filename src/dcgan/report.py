@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import read_best
+from .checkpoint import d_output, read_best
 from .errors import DcganError
 from .fsutil import atomic_write, read_jsonl
 
@@ -216,7 +216,7 @@ def build(run_dir: str | Path, out: str | Path | None = None) -> Path:
         parts.append(_img(_plot(loss_rows, ("d_loss", "g_loss"), ("D loss", "G loss"), "losses", "loss"),
                           "image/png", "loss curves"))
     if d_rows:
-        prob = config.get("loss", "bce") == "bce"
+        prob = d_output(config) == "probability"
         parts.append(_img(_plot(d_rows, ("d_x", "d_g_z"), ("D(x)", "D(G(z))"), "discriminator outputs",
                                 "P(real)" if prob else "score", 0.5 if prob else None),
                           "image/png", "D(x) and D(G(z))"))

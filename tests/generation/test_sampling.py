@@ -91,3 +91,10 @@ def test_packed_run_trains_resumes_samples_and_discriminates(tiny_mnist, tmp_pat
     assert str(paths[0]) in decisions[0]["image"] and str(paths[1]) in decisions[0]["image"]
     with pytest.raises(DcganError, match="multiple of 2"):
         dcgan.discriminate(run, paths)
+
+
+def test_sample_and_explore_refuse_impossible_numbers_before_starting(run, capsys):
+    assert main(["sample", str(run), "--batch-size", "0", "--out", "x.png"]) == 2
+    assert "--batch-size 0: give at least 1 image per batch" in capsys.readouterr().err
+    assert main(["explore", str(run), "--port", "70000"]) == 2
+    assert "--port 70000: give a TCP port from 1 to 65535" in capsys.readouterr().err

@@ -109,3 +109,27 @@ def test_resume_allows_epochs_and_logging_changes(tiny_mnist, tmp_path):
     assert (saved["epochs"], saved["log_every"], saved["keep"]) == (7, 3, 5)
     assert steps_of(run) == [2, 4, 6]
     assert [r["step"] for r in read_jsonl(run / "stats.jsonl")] == [2, 3, 6]
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--lr", "nan"], "--lr-g nan: give a positive learning rate"),
+    (["--lr-d", "-1"], "--lr-d -1.0: give a positive learning rate"),
+    (["--beta1", "2"], "--beta1 2.0: Adam's betas are in [0, 1)"),
+    (["--beta2", "1"], "--beta2 1.0: Adam's betas are in [0, 1)"),
+    (["--adam-eps=-1e-8"], "--adam-eps -1e-08: give a small positive number"),
+    (["--gp-weight", "inf"], "--gp-weight inf: give a weight >= 0"),
+    (["--seed", str(10**20)], "--seed 100000000000000000000: give an integer from 0 to"),
+    (["--seed", "-1"], "--seed -1: give an integer from 0 to"),
+    (["--channels", "-1"], "--channels -1: give 1 (grey) or 3 (RGB)"),
+    (["--channels", "2"], "--channels 2: give 1 (grey) or 3 (RGB)"),
+    (["--resolution", "0"], "--resolution 0: give a size from 4 to 1024"),
+    (["--arch", "ngf=-1"], "--arch ngf=-1: give a whole number from 1 to 4096"),
+    (["--keep", "-2"], "--keep -2: give how many checkpoints to keep"),
+    (["--r1", "-0.5"], "--r1 -0.5: give a gamma >= 0"),
+    (["--lr-end", "2"], "--lr-end 2.0: give the final fraction in [0, 1]"),
+    (["--reg-every", "0"], "--reg-every must be at least 1"),
+])
+def test_every_numeric_flag_out_of_range_is_one_line_at_the_dry_run(flags, message, capsys):
+    assert main(["train", *flags, "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import add_recipe_speed
+from .options import add_device, add_recipe_speed
 
 ORDER = 60
 
@@ -19,7 +19,7 @@ def add(sub) -> None:
                        "Uses random uint8 data of the preset's shape; writes no files.")
     p.add_argument("--model", default="tf-tutorial")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
-    p.add_argument("--device", default="auto")
+    add_device(p, "auto")
     add_recipe_speed(p)
     p.add_argument("--update", choices=list(UPDATES), help="update scheme (default: the preset's)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")

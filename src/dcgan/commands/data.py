@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_data_dir
+
 ORDER = 30
 
 
@@ -14,7 +16,7 @@ def add(sub) -> None:
     q.set_defaults(func=run_list)
     q = dsub.add_parser("fetch", help="download, verify and cache a data set")
     q.add_argument("name")
-    q.add_argument("--data-dir")
+    add_data_dir(q)
     q.add_argument("--force", action="store_true", help="fetch again even if cached")
     q.add_argument("--verbose", action="store_true", help="also say each source that was tried and failed")
     q.set_defaults(func=run_fetch)
@@ -22,7 +24,7 @@ def add(sub) -> None:
     q.add_argument("name", help="data set name or image folder")
     q.add_argument("--n", type=int, default=25, help="images in the grid (default 25, a 5x5 grid)")
     q.add_argument("--out", default="preview.png")
-    q.add_argument("--data-dir")
+    add_data_dir(q)
     q.add_argument("--split", default="train")
     q.add_argument("--resolution", type=int, default=64, help="side of images from a folder (default 64)")
     q.set_defaults(func=run_show)

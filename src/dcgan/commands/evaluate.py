@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from .options import add_generator_choice
+from .options import add_data_dir, add_device, add_generator_choice
 
 ORDER = 30
 
@@ -25,8 +25,8 @@ def add(sub) -> None:
                    "(needs torch-fidelity and its weights)")
     p.add_argument("--grid", metavar="ROWSxCOLS", help="TARGET is one grid PNG of this shape")
     p.add_argument("--seed", type=int, default=0, help="noise seed for generated samples (default 0)")
-    p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
-    p.add_argument("--device", default="cpu")
+    add_data_dir(p)
+    add_device(p, "auto")
     add_generator_choice(p)
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--out", help="also write the JSON result to this file")
@@ -42,7 +42,7 @@ def add(sub) -> None:
                    "safetensors; never the installed package's shipped file)")
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
     t.add_argument("--limit", type=int, help="train on the first N images only (quick checks)")
-    t.add_argument("--data-dir")
+    add_data_dir(t)
     t.set_defaults(func=run_evaluator_train)
 
 

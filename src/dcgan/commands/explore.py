@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import threading
 
+from .options import add_device
+
 ORDER = 33
 
 
@@ -14,7 +16,7 @@ def add(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: "
                    "this machine only)")
     p.add_argument("--port", type=int, default=8765, help="default 8765; 0 picks a free port")
-    p.add_argument("--device", default="cpu")
+    add_device(p, "auto")
     p.add_argument("--open", action="store_true", help="open it in the default browser")
     p.add_argument("--screenshot", metavar="PNG", help="take a picture of the page with chromium "
                    "and exit instead of serving")

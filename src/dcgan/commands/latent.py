@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_device
+
 ORDER = 31
 
 
@@ -14,7 +16,7 @@ def add(sub) -> None:
     p.add_argument("--steps", type=int, default=16, help="frames from one seed to the next (default 16)")
     p.add_argument("--method", default="slerp", choices=("slerp", "lerp"))
     p.add_argument("--out", default="walk.gif", help="walk.gif (animation) or walk.png (strip)")
-    p.add_argument("--device", default="cpu")
+    add_device(p, "auto")
     p.set_defaults(func=run_interpolate)
 
     p = sub.add_parser("arithmetic", help="mean(a) - mean(b) + mean(c) in noise space, as a picture")
@@ -23,7 +25,7 @@ def add(sub) -> None:
     p.add_argument("--b", required=True, metavar="SEEDS")
     p.add_argument("--c", required=True, metavar="SEEDS")
     p.add_argument("--out", default="arithmetic.png")
-    p.add_argument("--device", default="cpu")
+    add_device(p, "auto")
     p.set_defaults(func=run_arithmetic)
 
 

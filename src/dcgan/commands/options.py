@@ -31,6 +31,10 @@ def add_device(p: argparse.ArgumentParser, default: str | None = "auto") -> None
     p.add_argument("--device", help=f"auto | cpu | cuda | cuda:N | mps (default {default or 'auto'})", **kw)
 
 
+def add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
+
+
 def add_generator_choice(p: argparse.ArgumentParser) -> None:
     """Which generator of a run and which BatchNorm statistics it samples with (sample, eval)."""
     from ..generation.batchnorm import BN_MODES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import add_generator_choice
+from .options import add_device, add_generator_choice
 
 ORDER = 20
 
@@ -18,7 +18,7 @@ def add(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--out", default="samples.png", help="grid.png | images.npz | folder/ (default "
                    "samples.png)")
-    p.add_argument("--device", default="auto")
+    add_device(p, "auto")
     p.add_argument("--batch-size", type=int, default=500)
     add_generator_choice(p)
     p.set_defaults(func=run_sample)
@@ -26,7 +26,7 @@ def add(sub) -> None:
     p = sub.add_parser("discriminate", help="the discriminator's decision on image files")
     p.add_argument("target", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--device", default="cpu")
+    add_device(p, "auto")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_discriminate)
 

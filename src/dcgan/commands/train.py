@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import S, add_arch, add_recipe_speed
+from .options import S, add_arch, add_data_dir, add_device, add_recipe_speed
 
 ORDER = 10
 
@@ -72,7 +72,7 @@ def add(sub) -> None:
     p.add_argument("--ckpt-every-steps", type=int, help="also checkpoint every N steps")
     p.add_argument("--keep", type=int, help="checkpoints kept (default 3)")
     p.add_argument("--log-every", type=int, help="steps per stats.jsonl line (default 50)")
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
+    add_device(p, None)
     add_recipe_speed(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--on-nan", choices=ON_NAN, help="what a non-finite loss or weight does: stop "
@@ -88,7 +88,7 @@ def add(sub) -> None:
                    help="BatchNorm statistics of the sample grids: precise (default; re-estimated for "
                         "the current weights) or running (the tutorial's training=False, which lags "
                         "early in training)")
-    p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
+    add_data_dir(p)
     p.add_argument("--out", help="run folder (default: a new numbered folder under runs/)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")

@@ -139,6 +139,8 @@ def serve(target: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
           device: str = "cpu", open_browser: bool = False) -> None:
     import sys
 
+    if not 0 <= port <= 65535:
+        raise DcganError(f"--port {port}: give a TCP port from 1 to 65535 (0 picks a free one)")
     server = make_server(Explorer(target, device), host, port)
     url = f"http://{host}:{server.server_address[1]}/"
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checkpoint import d_output
 from ..errors import DcganError
 from ..fsutil import atomic_open
 from ..images import load_image, make_grid, png_bytes, save_png, to_uint8, to_unit
@@ -46,6 +47,8 @@ def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | Non
     memory); a folder (trailing slash or existing dir): one PNG each; None: return the tensor."""
     if n < 1:
         raise DcganError("--n must be at least 1")
+    if batch_size < 1:
+        raise DcganError(f"--batch-size {batch_size}: give at least 1 image per batch")
     G, _ = load_generator(target, device, bn, ema)
     if out is None:
         return torch.cat(list(generate(G, n, seed, batch_size)))
@@ -95,10 +98,7 @@ def discriminate(target: str | Path, images: list[str | Path], device: str = "cp
         raise DcganError(f"this discriminator (--pack {pack}) judges packs of {pack} images; give a "
                          f"multiple of {pack} images (got {len(images)})")
     logits = D(to_unit(x).to(dev)).float().cpu()
-    from ..training.losses import LOSSES
-
-    loss = LOSSES.get((meta.get("config") or {}).get("loss") or "bce")
-    probability = loss is not None and loss.probability  # sigmoid(D) reads as P(real) for BCE only
+    probability = d_output(meta) == "probability"  # recorded with the run (checkpoint.d_output)
     names = [str(p) for p in images]
     groups = [names[i:i + pack] for i in range(0, len(names), pack)]
     return [{"image": g[0] if pack == 1 else " + ".join(g), "logit": float(v),

@@ -187,6 +187,9 @@ def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10
 
     if n < 2:
         raise DcganError("--n must be at least 2")
+    from ..devices import pick_device
+
+    device = str(pick_device(device))  # "auto" from the command line: the best device here
     spec = datasets.get_spec(data)
     if isinstance(grid, str):
         grid = parse_grid(grid)

@@ -20,7 +20,7 @@ class LeanGenerator(nn.Module):
 
     def __init__(self, noise_dim: int = 64, channels: int = 1, resolution: int = 28, width: int = 32):
         super().__init__()
-        self.noise_dim = noise_dim
+        self.noise_dim, self.channels, self.resolution = noise_dim, channels, resolution
         s, w = resolution // 4, width
         self.net = nn.Sequential(
             nn.Linear(noise_dim, 4 * w * s * s, bias=False),
@@ -41,6 +41,7 @@ class LeanDiscriminator(nn.Module):
 
     def __init__(self, channels: int = 1, resolution: int = 28, width: int = 32):
         super().__init__()
+        self.channels, self.resolution = channels, resolution
         w = width
         s = -(-resolution // 8)  # ceil: 28 -> 14 -> 7 -> 4
         self.net = nn.Sequential(

@@ -164,7 +164,40 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError("--label-flip must be in [0, 0.5) and --g-dropout in [0, 1)")
     if cfg.eval_every is not None and cfg.eval_every < 1:
         raise DcganError("--eval-every must be at least 1")
+    _check_numbers(cfg)
     return cfg
+
+
+MAX_SEED = 2**63 - 1  # torch.manual_seed's range
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_numbers(cfg: TrainConfig) -> None:
+    """The numeric settings' ranges, so a typo is one line here, not a traceback mid-run."""
+    for flag, value in (("--lr-g", cfg.lr_g), ("--lr-d", cfg.lr_d)):
+        if not (_number(value) and value > 0):
+            raise DcganError(f"{flag} {value}: give a positive learning rate, e.g. 2e-4")
+    for flag, value in (("--beta1", cfg.beta1), ("--beta2", cfg.beta2)):
+        if not (_number(value) and 0 <= value < 1):
+            raise DcganError(f"{flag} {value}: Adam's betas are in [0, 1), e.g. --beta1 0.5")
+    if not (_number(cfg.adam_eps) and cfg.adam_eps > 0):
+        raise DcganError(f"--adam-eps {cfg.adam_eps}: give a small positive number, e.g. 1e-8")
+    if not (_number(cfg.gp_weight) and cfg.gp_weight >= 0):
+        raise DcganError(f"--gp-weight {cfg.gp_weight}: give a weight >= 0 (0 turns it off)")
+    if not (isinstance(cfg.seed, int) and 0 <= cfg.seed <= MAX_SEED):
+        raise DcganError(f"--seed {cfg.seed}: give an integer from 0 to {MAX_SEED}")
+    if cfg.channels is not None and cfg.channels not in (1, 3):
+        raise DcganError(f"--channels {cfg.channels}: give 1 (grey) or 3 (RGB)")
+    if cfg.resolution is not None and not (isinstance(cfg.resolution, int) and 4 <= cfg.resolution <= 1024):
+        raise DcganError(f"--resolution {cfg.resolution}: give a size from 4 to 1024 pixels")
+    if not (isinstance(cfg.keep, int) and cfg.keep >= 0):
+        raise DcganError(f"--keep {cfg.keep}: give how many checkpoints to keep, 0 for all")
+    for key, value in cfg.arch_options.items():
+        if not (isinstance(value, int) and 1 <= value <= 4096):
+            raise DcganError(f"--arch {key}={value}: give a whole number from 1 to 4096")
 
 
 def plan_arch(cfg: TrainConfig) -> dict[str, Any]:

@@ -31,6 +31,11 @@ class Loss:
     pair: Callable[[Tensor, Tensor], Tensor] | None = None  # (winner, loser) outputs -> scalar
 
     @property
+    def d_output(self) -> str:
+        """What D's output means, recorded with every run: ``probability`` or ``score``."""
+        return "probability" if self.probability else "score"
+
+    @property
     def separable(self) -> bool:
         return self.pair is None
 

@@ -63,7 +63,8 @@ def _write_config(run_dir: Path, cfg: TrainConfig, trainer: Trainer) -> None:
     """config.json: the resolved config plus what this process built it on (rewritten on resume)."""
     write_json(run_dir / "config.json", {**cfg.to_dict(), "arch": trainer.arch,
                                          "device_name": describe(trainer.device),
-                                         "world_size": trainer.dist.world, "torch": torch.__version__})
+                                         "world_size": trainer.dist.world, "torch": torch.__version__,
+                                         "d_output": trainer.loss.d_output})
 
 
 def _rank0_lock(run_dir: Path, dist: distributed.Dist):

@@ -363,7 +363,7 @@ class Trainer:
             return self.run_dir
         meta = {"arch": self.arch, "config": self.cfg.to_dict(), "epoch": self.epoch,
                 "noise": {"distribution": "normal", "mean": 0.0, "std": 1.0, "dim": self.arch["noise_dim"]},
-                "output_range": [-1.0, 1.0]}
+                "output_range": [-1.0, 1.0], "d_output": self.loss.d_output}
         path = ckpt.save(self.run_dir / "checkpoints", self.step, speed.unwrap(self.G), speed.unwrap(self.D),
                          run_state.capture(self, rank_rng), meta, keep=self.cfg.keep,
                          G_ema=self.ema.module if self.ema is not None else None)
