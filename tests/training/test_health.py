@@ -62,6 +62,23 @@ def test_on_failure_rollback_lowers_the_learning_rate(tiny_mnist, tmp_path, caps
 
     state = load_state(newest_good(run))
     assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.25)
+    # the one rollback mechanism: recorded in stats.jsonl as --on-nan's are, counted in the state
+    rolled = [r for r in read_jsonl(run / "stats.jsonl") if r.get("event") == "health_rollback"]
+    assert [r["rollback"] for r in rolled] == [1, 2] and rolled[-1]["lr_g"] == pytest.approx(2.5e-4)
+    assert state["rollbacks"] == 2 and state["lr_scale"] == pytest.approx(0.25)
+
+
+def test_both_kinds_of_rollback_count_against_one_limit(tiny_mnist, tmp_path, capsys, d_always_wins,
+                                                        monkeypatch):
+    import dcgan.training.state as run_state
+
+    monkeypatch.setattr(run_state, "MAX_ROLLBACKS", 1)
+    run = tmp_path / "run"
+    code = main(["train", "--epochs", "3", "--batch-size", "50", "--log-every", "1", "--eval-every", "1",
+                 "--on-failure", "rollback", "--out", str(run), "--no-progress"])
+    assert code == 2 and "Training stopped" in capsys.readouterr().err  # the 2nd failure: no rollback left
+    actions = [r["action"] for r in read_jsonl(run / "metrics.jsonl") if "event" in r]
+    assert actions == ["rollback", "stop"]
 
 
 def test_eval_every_needs_a_data_set_with_an_evaluator(tiny_mnist, tmp_path, capsys, monkeypatch):
