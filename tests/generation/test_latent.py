@@ -99,3 +99,15 @@ def test_interpolate_and_arithmetic_make_colour_pictures(colour_run, tmp_path):
                  str(tmp_path / "sum.png")]) == 0
     with Image.open(tmp_path / "sum.png") as img:
         assert img.mode == "RGB"
+
+
+def test_seed_lists_take_ranges_as_stylegan2_ada_writes_them():
+    from dcgan.errors import DcganError
+    from dcgan.generation.latent import MAX_SEEDS, parse_seeds
+
+    assert parse_seeds("0-3,7, 9") == [0, 1, 2, 3, 7, 9]
+    assert parse_seeds("-2,5") == [-2, 5]
+    for bad, message in (("3-1", "give a range low-high"), ("1,x", "comma-separated integers or ranges"),
+                         (f"0-{MAX_SEEDS * 10}", f"at most {MAX_SEEDS}")):
+        with pytest.raises(DcganError, match=message):
+            parse_seeds(bad)

@@ -98,3 +98,22 @@ def test_sample_and_explore_refuse_impossible_numbers_before_starting(run, capsy
     assert "--batch-size 0: give at least 1 image per batch" in capsys.readouterr().err
     assert main(["explore", str(run), "--port", "70000"]) == 2
     assert "--port 70000: give a TCP port from 1 to 65535" in capsys.readouterr().err
+
+
+def test_discriminate_takes_tensors_as_well_as_files(run):
+    import torch
+
+    from dcgan.errors import DcganError
+
+    x = torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8)
+    as_uint8 = dcgan.discriminate(run, x)
+    as_float = dcgan.discriminate(run, x.float() / 127.5 - 1)
+    assert [d["image"] for d in as_uint8] == ["tensor[0]", "tensor[1]", "tensor[2]"]
+    for a, b in zip(as_uint8, as_float):
+        assert a["logit"] == pytest.approx(b["logit"], abs=1e-5) and 0 <= a["p_real"] <= 1
+    assert len(dcgan.discriminate(run, x[0])) == 1  # one (C, H, W) image
+    for bad, message in ((torch.zeros(2, 3, 28, 28), "takes \\(N, 1, 28, 28\\)"),
+                         (torch.full((1, 1, 28, 28), 5.0), "must be in \\[-1, 1\\]"),
+                         (42, "image files or a tensor of images, not int")):
+        with pytest.raises(DcganError, match=message):
+            dcgan.discriminate(run, bad)

@@ -118,3 +118,25 @@ def test_inception_without_its_weights_is_a_clear_error_not_a_fallback(tiny_mnis
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(DcganError, match="weights-inception-2015-12-05-6726825d.pth"):
         evaluate(_test_images(8), data="mnist", n=8, features="inception")
+
+
+def test_eval_defaults_to_the_runs_own_data_and_warns_when_n_is_small(tiny_mnist, tmp_path, capsys):
+    import dcgan
+    from dcgan.data.cache import ImageSet, cache_path, save_split
+    from dcgan.metrics import run_data
+
+    from conftest import blob_digits
+
+    for split, n, seed in (("train", 64, 3), ("test", 64, 4)):  # a tiny Fashion-MNIST look-alike
+        images, labels = blob_digits(n, seed=seed)
+        save_split(cache_path(tiny_mnist, "fashion-mnist", split),
+                   ImageSet(torch.from_numpy(images), torch.from_numpy(labels), [str(d) for d in range(10)],
+                            "fashion-mnist"))
+    run = dcgan.train(out=str(tmp_path / "run"), data="fashion-mnist", max_steps=1, batch_size=32,
+                      progress=False, report=False)
+    assert run_data(run) == "fashion-mnist" and run_data(tmp_path / "nothing") == "mnist"
+    capsys.readouterr()
+    result = evaluate(run, n=40)  # no --data: the run's own data set, not mnist
+    assert result["data"] == "fashion-mnist" and result["protocol"]["n_generated"] == 40
+    assert result["protocol"]["extractor"] == "fashion-mnist-classifier"
+    assert "biased upward" in capsys.readouterr().err

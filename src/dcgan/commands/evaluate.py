@@ -17,7 +17,7 @@ def add(sub) -> None:
                        "TARGET: a run folder, checkpoint, generator .safetensors, folder of PNGs, "
                        ".npz/.npy array, or a grid PNG with --grid.")
     p.add_argument("target", metavar="RUN_DIR|CHECKPOINT|IMAGES")
-    p.add_argument("--data", default="mnist", help="reference data set (default mnist)")
+    p.add_argument("--data", help="reference data set (default: the one the run trained on, else mnist)")
     p.add_argument("--n", type=int, default=10000, help="images to generate / real images to "
                    "compare with (default 10000)")
     p.add_argument("--features", default="classifier", choices=("classifier", "inception"),

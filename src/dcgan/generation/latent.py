@@ -24,13 +24,31 @@ GIF_SCALE = 4        # 28 px digits are too small to look at; nearest-neighbour 
 STRIP_SCALE = 2
 
 
+MAX_SEEDS = 10_000  # a seed list draws one image each: refuse a typo that asks for millions
+
+
 def parse_seeds(text: str, flag: str = "--seeds", minimum: int = 1) -> list[int]:
+    """``1,2,3`` or ranges as stylegan2-ada writes them, ``0-35,40`` (both ends included)."""
+    seeds: list[int] = []
     try:
-        seeds = [int(s) for s in str(text).replace(" ", "").split(",") if s != ""]
+        for part in str(text).replace(" ", "").split(","):
+            if not part:
+                continue
+            lo, dash, hi = part.partition("-") if not part.startswith("-") else (part, "", "")
+            if dash:
+                a, b = int(lo), int(hi)
+                if b < a or b - a + 1 + len(seeds) > MAX_SEEDS:
+                    raise DcganError(f"{flag} {part}: give a range low-high with at most {MAX_SEEDS} seeds")
+                seeds.extend(range(a, b + 1))
+            else:
+                seeds.append(int(part))
     except ValueError:
-        raise DcganError(f"{flag} takes comma-separated integers, e.g. 1,2,3; got {text!r}") from None
+        raise DcganError(f"{flag} takes comma-separated integers or ranges, e.g. 1,2,3 or 0-35,40; "
+                         f"got {text!r}") from None
     if len(seeds) < minimum:
         raise DcganError(f"{flag} needs at least {minimum} seed(s), e.g. {flag} 1,2,3")
+    if len(seeds) > MAX_SEEDS:
+        raise DcganError(f"{flag}: {len(seeds)} seeds; give at most {MAX_SEEDS}")
     return seeds
 
 

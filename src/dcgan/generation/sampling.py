@@ -87,19 +87,38 @@ def _write_npz(path: Path, batches, n: int) -> None:
 
 
 @torch.no_grad()
-def discriminate(target: str | Path, images: list[str | Path], device: str = "cpu") -> list[dict]:
-    """The tutorials' "decision": D's logit and probability of being real, per image file."""
+def discriminate(target: str | Path, images: list[str | Path] | torch.Tensor,
+                 device: str = "cpu") -> list[dict]:
+    """The tutorials' "decision": D's logit and probability of being real, per image: image files,
+    or a tensor of them (uint8 in [0, 255], or float in [-1, 1]; (N, C, H, W) or one (C, H, W))."""
     D, meta = load_discriminator(target, device)
     arch = meta["arch"]
     dev = next(D.parameters()).device
-    x = torch.stack([load_image(p, arch["channels"], arch["resolution"]) for p in images])
+    shape = (arch["channels"], arch["resolution"], arch["resolution"])
+    if isinstance(images, torch.Tensor):
+        x = images[None] if images.ndim == 3 else images
+        if x.ndim != 4 or tuple(x.shape[1:]) != shape:
+            raise DcganError(f"images are {tuple(images.shape)} but this discriminator takes (N, "
+                             f"{', '.join(map(str, shape))}) tensors; resize them first")
+        x = to_unit(x) if x.dtype == torch.uint8 else x.float()
+        if x.numel() and (x.min() < -1.0001 or x.max() > 1.0001):
+            raise DcganError("float images must be in [-1, 1] (the generators' range); give uint8 "
+                             "images in [0, 255] or scale them")
+        names = [f"tensor[{i}]" for i in range(len(x))]
+    elif isinstance(images, (list, tuple)) and all(isinstance(p, (str, Path)) for p in images):
+        x = to_unit(torch.stack([load_image(p, *shape[:2]) for p in images])) if images else \
+            torch.zeros(0, *shape)
+        names = [str(p) for p in images]
+    else:
+        raise DcganError(f"discriminate takes image files or a tensor of images, not "
+                         f"{type(images).__name__}")
     pack = int(arch.get("pack", 1))
-    if len(images) % pack:
+    if not len(x) or len(x) % pack:
         raise DcganError(f"this discriminator (--pack {pack}) judges packs of {pack} images; give a "
-                         f"multiple of {pack} images (got {len(images)})")
-    logits = D(to_unit(x).to(dev)).float().cpu()
+                         f"multiple of {pack} images (got {len(x)})")
+    with torch.no_grad():
+        logits = D(x.to(dev)).float().cpu()
     probability = d_output(meta) == "probability"  # recorded with the run (checkpoint.d_output)
-    names = [str(p) for p in images]
     groups = [names[i:i + pack] for i in range(0, len(names), pack)]
     return [{"image": g[0] if pack == 1 else " + ".join(g), "logit": float(v),
              "p_real": float(torch.sigmoid(v)) if probability else None}

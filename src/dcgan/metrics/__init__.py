@@ -12,6 +12,8 @@ sha256, the extractor's weights sha256 and n.
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -177,7 +179,28 @@ def parse_grid(text: str | None) -> tuple[int, int] | None:
         raise DcganError(f"--grid {text!r}: write ROWSxCOLS, e.g. 8x8") from None
 
 
-def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10000,
+FID_MIN_N = 2000  # below this FID's bias swamps the differences between runs
+
+
+def run_data(target: str | Path | torch.Tensor) -> str:
+    """The data set a run, checkpoint, weights file or export was trained on; ``mnist`` when the
+    target does not say (images, arrays, grids)."""
+    if isinstance(target, (str, Path)):
+        path = Path(target)
+        try:
+            if (path / "config.json").is_file():
+                return json.loads((path / "config.json").read_text())["data"]
+            if path.suffix.lower() == ".safetensors" or (path / "generator.safetensors").is_file():
+                from ..checkpoint import read_meta, resolve_weights
+
+                meta = read_meta(resolve_weights(path))
+                return (meta.get("config") or {}).get("data") or meta.get("data") or "mnist"
+        except (OSError, ValueError, KeyError, TypeError, DcganError):
+            pass
+    return "mnist"
+
+
+def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int = 10000,
              features: str = "classifier", grid: tuple[int, int] | str | None = None,
              seed: int = FAKE_SEED, data_dir: str | None = None, device: str = "cpu",
              metrics: tuple[str, ...] = DEFAULT, split: str = REFERENCE_SPLIT,
@@ -190,7 +213,11 @@ def evaluate(target: str | Path | torch.Tensor, data: str = "mnist", n: int = 10
     from ..devices import pick_device
 
     device = str(pick_device(device))  # "auto" from the command line: the best device here
+    data = data or run_data(target)
     spec = datasets.get_spec(data)
+    if n < FID_MIN_N:
+        print(f"dcgan: note: FID and KID from {n} < {FID_MIN_N:,} samples are biased upward; compare "
+              "runs only at the same --n (10,000 is the protocol of BENCHMARKS.md)", file=sys.stderr)
     if isinstance(grid, str):
         grid = parse_grid(grid)
     t0 = time.perf_counter()
