@@ -215,9 +215,6 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
     device = str(pick_device(device))  # "auto" from the command line: the best device here
     data = data or run_data(target)
     spec = datasets.get_spec(data)
-    if n < FID_MIN_N:
-        print(f"dcgan: note: FID and KID from {n} < {FID_MIN_N:,} samples are biased upward; compare "
-              "runs only at the same --n (10,000 is the protocol of BENCHMARKS.md)", file=sys.stderr)
     if isinstance(grid, str):
         grid = parse_grid(grid)
     t0 = time.perf_counter()
@@ -232,6 +229,9 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
     if len(fake) < 2:
         raise DcganError(f"{target} holds {len(fake)} image(s); metrics need at least 2")
     real, _, ref = real_features(data, ext, n, split, data_dir)
+    if len(fake) < FID_MIN_N:
+        print(f"dcgan: note: FID and KID from {len(fake)} < {FID_MIN_N:,} samples are biased upward; "
+              "compare runs only at the same --n (10,000 is the protocol of BENCHMARKS.md)", file=sys.stderr)
     fake_feats, fake_probs, fake_labels = ext(fake)
     proto = PROTOCOLS.get(data)  # how its modes are counted (a folder of images has no classes)
     sets = Sets(real, fake_feats, fake_probs, fake_labels, n_classes=ext.n_classes,
