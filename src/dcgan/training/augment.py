@@ -64,8 +64,9 @@ TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
 
 
 def augment(x: torch.Tensor, policy: tuple[str, ...], g: torch.Generator) -> torch.Tensor:
-    """``x`` (N, C, H, W) through each transform of ``policy`` in order (config puts it in the
-    order color, translation, cutout, as DiffAugment applies them)."""
+    """``x`` (N, C, H, W) through each transform of ``policy`` in order. Config writes every policy
+    in one order, translation, cutout, color (``config.AUGMENTS``); DiffAugment's own is color
+    first, so a colour change here also shifts the blanked square."""
     for name in policy:
         x = TRANSFORMS[name](x, g)
     return x

@@ -119,12 +119,11 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
                                  ("--precision", cfg.precision, PRECISIONS), ("--adam", cfg.adam, ADAM_IMPLS),
                                  ("--cuda-graphs", cfg.cuda_graphs, CUDA_GRAPHS),
                                  ("--on-nan", cfg.on_nan, ON_NAN), ("--on-failure", cfg.on_failure, ON_FAILURE),
-                                 ("--sample-bn", cfg.sample_bn, BN_MODES)):
+                                 ("--sample-bn", cfg.sample_bn, BN_MODES),
+                                 ("--lr-schedule", cfg.lr_schedule, SCHEDULES),
+                                 ("--gamma-schedule", cfg.gamma_schedule, SCHEDULES)):
         if value not in allowed:
             raise DcganError(f"unknown {flag} {value!r}; choose one of {', '.join(allowed)}")
-    for flag, value in (("--lr-schedule", cfg.lr_schedule), ("--gamma-schedule", cfg.gamma_schedule)):
-        if value not in SCHEDULES:
-            raise DcganError(f"unknown {flag} {value!r}; choose one of {', '.join(SCHEDULES)}")
     parts = [a for a in cfg.augment.replace(" ", "").split(",") if a] if isinstance(cfg.augment, str) else None
     if parts is None or any(a not in AUGMENTS for a in parts) or len(set(parts)) != len(parts):
         raise DcganError(f"--augment {cfg.augment!r}: give a comma-separated subset of {', '.join(AUGMENTS)}, "
@@ -134,14 +133,6 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"--loss {cfg.loss} pairs each real output with a fake one, but the keras-gan "
                          "update steps D on real and fake half batches separately; use --update "
                          "simultaneous or alternating")
-    for name in ("r1", "r2"):
-        value = getattr(cfg, name)
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-            raise DcganError(f"--{name} {value}: give a gamma >= 0 (0 turns it off), e.g. --{name} 0.1")
-    for name in ("lr_end", "gamma_end"):
-        value = getattr(cfg, name)
-        if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
-            raise DcganError(f"--{name.replace('_', '-')} {value}: give the final fraction in [0, 1]")
     if cfg.pack < 1:
         raise DcganError(f"--pack {cfg.pack}: give 1 (no packing) or more samples per pack")
     per_d_batch = cfg.batch_size // 2 if cfg.update == "keras-gan" else cfg.batch_size
@@ -185,6 +176,14 @@ def _check_numbers(cfg: TrainConfig) -> None:
             raise DcganError(f"{flag} {value}: Adam's betas are in [0, 1), e.g. --beta1 0.5")
     if not (_number(cfg.adam_eps) and cfg.adam_eps > 0):
         raise DcganError(f"--adam-eps {cfg.adam_eps}: give a small positive number, e.g. 1e-8")
+    for name in ("r1", "r2"):
+        value = getattr(cfg, name)
+        if not (_number(value) and value >= 0):
+            raise DcganError(f"--{name} {value}: give a gamma >= 0 (0 turns it off), e.g. --{name} 0.1")
+    for name in ("lr_end", "gamma_end"):
+        value = getattr(cfg, name)
+        if not (_number(value) and 0.0 <= value <= 1.0):
+            raise DcganError(f"--{name.replace('_', '-')} {value}: give the final fraction in [0, 1]")
     if not (_number(cfg.gp_weight) and cfg.gp_weight >= 0):
         raise DcganError(f"--gp-weight {cfg.gp_weight}: give a weight >= 0 (0 turns it off)")
     if not (isinstance(cfg.seed, int) and 0 <= cfg.seed <= MAX_SEED):

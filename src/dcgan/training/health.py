@@ -79,7 +79,6 @@ class Health:
 
     def __init__(self, trainer: Trainer) -> None:
         from .. import data as datasets
-        from ..data import fit_images
         from ..metrics import real_features
         from ..metrics.features import ClassifierFeatures
         from ..metrics.registry import gaussian_stats
@@ -89,7 +88,6 @@ class Health:
         self.sample_bn, self.batch_size = cfg.sample_bn, cfg.batch_size
         self.run_dir: Path = trainer.run_dir
         self.spec = datasets.get_spec(cfg.data)  # a folder of images has no evaluator
-        self.fit_images = fit_images
         self.ext = ClassifierFeatures(cfg.data, "cpu")
         real, _, _ = real_features(cfg.data, self.ext, EVAL_N, data_dir=cfg.data_dir)
         self.real_stats = gaussian_stats(real)
@@ -106,11 +104,12 @@ class Health:
 
     @torch.no_grad()
     def measure(self, G: torch.nn.Module) -> dict[str, Any]:
+        from ..data import fit_images
         from ..metrics.registry import Sets, classes, frechet_distance, gaussian_stats
 
         with batchnorm.inference(unwrap(G), self.sample_bn, self.batch_size) as G:
             imgs = torch.cat(list(render(G, self.noise, EVAL_BATCH)))
-        imgs = self.fit_images(imgs, self.spec.channels, self.spec.resolution)
+        imgs = fit_images(imgs, self.spec.channels, self.spec.resolution)
         feats, probs, labels = self.ext(imgs)
         sets = Sets(self.real_stats[0], feats, probs, labels, n_classes=self.ext.n_classes,
                     mode_min_count=self.ext.protocol.mode_min_count)

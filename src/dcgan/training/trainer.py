@@ -123,8 +123,8 @@ class Trainer:
         self.lr_scale = 1.0  # rollbacks multiply it (state.rollback); --lr-schedule runs on top
         self.elapsed = 0.0
         self._epoch_start = time.perf_counter()  # when the running epoch began (stats' elapsed_s)
-        self.stop_reason: str | None = None
-        self.last_row: dict[str, Any] | None = None  # the newest stats.jsonl line  # set by Ctrl-C / SIGTERM: finish the step, save, stop
+        self.stop_reason: str | None = None  # set by Ctrl-C / SIGTERM: finish the step, save, stop
+        self.last_row: dict[str, Any] | None = None  # the newest stats.jsonl line
         self.rollbacks = 0
         self.update = UPDATES[cfg.update]
         self._graphed: graphs.GraphedStep | None = None

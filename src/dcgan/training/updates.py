@@ -63,6 +63,12 @@ class StepContext:
                 total = term if total is None else total + term
         return total
 
+    def add_penalties(self, loss: torch.Tensor, real: torch.Tensor | None, fake: torch.Tensor | None,
+                      step: int) -> torch.Tensor:
+        """``loss`` plus the R1/R2 penalties due at this step (``loss`` itself when none is)."""
+        extra = self.penalties(real, fake, step)
+        return loss if extra is None else loss + extra
+
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.noise_dim, device=self.device, generator=self.rng)
 
@@ -90,8 +96,7 @@ class StepContext:
         loss = self.loss.d(real_out.float(), fake_out.float(), rt, ft)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake, self.rng).float()
-        extra = self.penalties(real, fake.detach(), step)
-        return loss if extra is None else loss + extra
+        return self.add_penalties(loss, real, fake.detach(), step)
 
     def readable(self, out: torch.Tensor) -> torch.Tensor:
         """What the stats call D(x): a probability for BCE, the raw score for other losses."""
@@ -185,10 +190,7 @@ def keras_gan(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
     with ctx.autocast():
         real_half = ctx.see(real_half)
         real_out = ctx.D(real_half)                             # (B/2,)
-        d_real = ctx.loss.d_real(real_out.float(), rt)
-        r1 = ctx.penalties(real_half, None, step)
-        if r1 is not None:
-            d_real = d_real + r1
+        d_real = ctx.add_penalties(ctx.loss.d_real(real_out.float(), rt), real_half, None, step)
     ctx.opt_d.zero_grad(set_to_none=True)
     scaler.scale(d_real).backward()
     scaler.step(ctx.opt_d)
@@ -199,10 +201,7 @@ def keras_gan(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
     with ctx.autocast():
         fake_half = ctx.see(fake_half)
         fake_out = ctx.D(fake_half)                             # (B/2,)
-        d_fake = ctx.loss.d_fake(fake_out.float(), ft)
-        r2 = ctx.penalties(None, fake_half, step)
-        if r2 is not None:
-            d_fake = d_fake + r2
+        d_fake = ctx.add_penalties(ctx.loss.d_fake(fake_out.float(), ft), None, fake_half, step)
         if ctx.gp_weight:
             d_fake = d_fake + ctx.gp_weight * gradient_penalty(
                 ctx.D, real_half, fake_half.to(real_half.dtype), ctx.rng).float()
