@@ -24,7 +24,8 @@ def _interactive() -> bool:
     try:  # a Jupyter kernel: stderr is no terminal, but tqdm.auto draws a widget
         from IPython import get_ipython
 
-        return get_ipython() is not None and "IPKernelApp" in get_ipython().config
+        shell = get_ipython()
+        return shell is not None and "IPKernelApp" in shell.config
     except Exception:  # no IPython, or not a kernel
         return False
 
