@@ -157,7 +157,7 @@ register(Preset(
     recipe=LEAN_RECIPE, extra={"width": 32},
 ))
 
-# The same shapes four strided layers deep for 64x64 colour (G ~3.8 M parameters, under a quarter
+# The same shapes four strided layers deep for 64x64 colour (G ~3.8 M parameters, a third
 # of dcgan64's multiply-adds); a few thousand images (emoji, a photo folder) make D memorise, so
 # every image it sees is augmented (DiffAugment: translation, cutout, colour).
 register(Preset(
