@@ -88,8 +88,9 @@ register(DataSpec("fashion-mnist", "Zalando's Fashion-MNIST clothes, 60k train /
                   "10 classes", 28, 1, _fetch_fashion))
 register(DataSpec("cifar10", "CIFAR-10 photos, 50k train / 10k test, 32x32 colour, 10 classes",
                   32, 3, _fetch_cifar10))
-register(DataSpec("emoji", "3,786 Google emoji, 64x64 colour on white (emoji:COLOUR for another "
-                  "background), 10 categories", 64, 3, _fetch_emoji, ("train",), _finish_emoji))
+register(DataSpec("emoji", "3,786 Google emoji (3,348 train / 438 held out), 64x64 colour on white "
+                  "(emoji:COLOUR for another background), 10 categories", 64, 3, _fetch_emoji, ("train",),
+                  _finish_emoji))
 def _fake(root: Path) -> dict[str, ImageSet]:
     from . import fake
 
@@ -221,6 +222,8 @@ def reference(name_or_path: str, split: str | None = None, data_dir: str | Path 
         if resized:  # as training resizes them
             images = ImageSet(fit_images(images.images, images.images.shape[1], resolution),
                               images.labels, images.classes, images.name)
+        if not has_test:  # stored by class: shuffled by content, so the first n are a fair sample
+            images = holdout.by_hash(images)
         if spec.cached and has_test and base == name_or_path and not resized:
             # a cached split as it is: named by its cache file's sha256, as the eval cache always was
             digest = cache_path(data_root(data_dir), spec.name, split).with_suffix(".sha256").read_text().strip()
@@ -236,6 +239,6 @@ def reference(name_or_path: str, split: str | None = None, data_dir: str | Path 
     whole = load_folder(path, resolution or 64, data_dir)
     if split is None:
         split = holdout.HELD_OUT if len(whole) >= holdout.MIN_IMAGES else "train"
-    images = holdout.take(whole, split)
+    images = holdout.by_hash(holdout.take(whole, split))  # folders are stored by class
     return holdout.Reference(images, split, holdout.pixels_sha256(images.images),
                              f"folder-{path.resolve().name or 'root'}")

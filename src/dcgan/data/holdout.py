@@ -30,14 +30,26 @@ MIN_IMAGES = 1000     # smaller sets hold nothing out (see the module docstring)
 RULE = f"sha256(pixels) mod 100 < {PERCENT}, for sets of >= {MIN_IMAGES} images"
 
 
+def _hashes(images: torch.Tensor) -> list[int]:
+    """Each image's sha256 (of its uint8 C x H x W bytes), first 8 bytes as an integer."""
+    return [int.from_bytes(hashlib.sha256(img.tobytes()).digest()[:8], "big")
+            for img in np.ascontiguousarray(images.numpy())]
+
+
 def held_out_mask(images: torch.Tensor) -> torch.Tensor:
     """Bool (N,): which of uint8 (N, C, H, W) ``images`` are held out (empty below MIN_IMAGES)."""
     if len(images) < MIN_IMAGES:
         return torch.zeros(len(images), dtype=torch.bool)
-    arr = np.ascontiguousarray(images.numpy())
-    keep = [int.from_bytes(hashlib.sha256(img.tobytes()).digest()[:8], "big") % 100 < PERCENT
-            for img in arr]
-    return torch.tensor(keep, dtype=torch.bool)
+    return torch.tensor([h % 100 < PERCENT for h in _hashes(images)], dtype=torch.bool)
+
+
+def by_hash(data: ImageSet) -> ImageSet:
+    """The same images ordered by their hash: a fixed shuffle that no file order can change, so
+    the first n of a reference set are a fair sample (emoji and folders are stored by class)."""
+    order = torch.tensor(np.argsort(np.array(_hashes(data.images), dtype=np.uint64), kind="stable"))
+    return ImageSet(data.images[order].contiguous(),
+                    None if data.labels is None else data.labels[order].contiguous(),
+                    data.classes, data.name)
 
 
 def take(data: ImageSet, split: str) -> ImageSet:

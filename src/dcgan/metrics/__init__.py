@@ -262,8 +262,9 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
                      "extractor_sha256": ext.weights_sha256, "feature_dim": int(real.shape[1]),
                      **({"held_out_rule": HELD_OUT_RULE} if ref["split"] == HELD_OUT else {}),
                      "precision_recall_k": PR_K, "density_coverage_k": DC_K,
-                     "mode_rule": (proto.mode_rule if proto else
-                                   "a class is covered with >= 10 % of its uniform share"),
+                     "mode_rule": ((proto.mode_rule if proto else
+                                    "a class is covered with >= 10 % of its uniform share")
+                                   if "modes" in values else None),  # Inception: no classes
                      "dcgan_version": __version__},
         "seconds": round(time.perf_counter() - t0, 2),
     }
