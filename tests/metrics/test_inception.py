@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+from dcgan import data as datasets
 from dcgan.errors import DcganError
 from dcgan.metrics import evaluate, features
 
@@ -114,3 +115,24 @@ def test_eval_of_a_colour_folder_against_itself_noise_and_the_cache(data_dir, tm
     assert calls == [6, 6, 6]  # the reference features came from the cache
     assert far["protocol"]["reference_sha256"] == p["reference_sha256"]
     assert far["metrics"]["fid"] > 100
+
+
+@needs_inception
+def test_an_emoji_generator_is_measured_in_inception_space_against_the_held_out_tenth(data_dir, monkeypatch):
+    from dcgan.data import holdout
+    from dcgan.data.cache import ImageSet, cache_path, save_split
+
+    rgba = torch.randint(0, 256, (1100, 4, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    save_split(cache_path(data_dir, "emoji", "train"), ImageSet(rgba, torch.zeros(1100, dtype=torch.int64),
+                                                                ["Smileys"], "emoji"))
+    n_held = len(datasets.load("emoji", holdout.HELD_OUT))
+    # the wiring, not the network: a cheap stand-in for the 2048-d features (mean colour, repeated)
+    monkeypatch.setattr(features.InceptionFeatures, "__call__", lambda self, images: (
+        images.float().mean((2, 3)).repeat(1, 683)[:, :2048].double().numpy(), None, None))
+    fake = torch.randint(0, 256, (300, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    # no --features: emoji has no classifier; only KID, as 2048-d FID's eigh costs seconds
+    p = evaluate(fake, data="emoji", n=300, metrics=("kid",))["protocol"]
+    assert p["extractor"] == features.InceptionFeatures.name
+    assert p["reference_split"] == holdout.HELD_OUT and p["held_out_rule"] == holdout.RULE
+    assert p["n_real"] == min(300, n_held) and p["mode_rule"] is None
+
