@@ -29,11 +29,11 @@ from .features import check_images, default_kind, extractor
 from .classifiers import PROTOCOLS
 from .registry import DC_K, DEFAULT, METRICS, PR_K, Sets, compute, frechet_distance, gaussian_stats
 
-REFERENCE_SPLIT = "test"
+REFERENCE_SPLIT = "test"  # of data that has one; see data.reference
 FAKE_SEED = 0
 
 
-def real_features(data: str, ext, n: int, split: str | None = REFERENCE_SPLIT,
+def real_features(data: str, ext, n: int, split: str | None = None,
                   data_dir: str | None = None,
                   resolution: int | None = None) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """Features of the first ``n`` images of a real split, from the cache when it is valid.
