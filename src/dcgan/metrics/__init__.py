@@ -1,4 +1,5 @@
-"""``evaluate``: how good a generator is, measured against a data set's test split.
+"""``evaluate``: how good a generator is, measured against a data set's test split (or, for data
+with one split, its held-out tenth: ``data.holdout``).
 
     from dcgan.metrics import evaluate
     result = evaluate("runs/0001-tf-tutorial-mnist", data="mnist", n=10000)
@@ -21,30 +22,35 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.holdout import HELD_OUT, RULE as HELD_OUT_RULE
 from ..version import __version__
 from ..errors import DcganError
-from .features import check_images, extractor
+from .features import check_images, default_kind, extractor
 from .classifiers import PROTOCOLS
 from .registry import DC_K, DEFAULT, METRICS, PR_K, Sets, compute, frechet_distance, gaussian_stats
 
-REFERENCE_SPLIT = "test"
+REFERENCE_SPLIT = "test"  # of data that has one; see data.reference
 FAKE_SEED = 0
 
 
-def real_features(data: str, ext, n: int, split: str = REFERENCE_SPLIT,
-                  data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray | None, dict]:
-    """Features of the first ``n`` images of a real split, from the cache when it is valid."""
+def real_features(data: str, ext, n: int, split: str | None = None,
+                  data_dir: str | None = None,
+                  resolution: int | None = None) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """Features of the first ``n`` images of a real split, from the cache when it is valid.
+    ``split=None``: the data's reference split (``data.reference``: test, else held out)."""
     from safetensors.numpy import load_file, save
 
     from .. import data as datasets
     from ..fsutil import atomic_write
-    from ..data.cache import cache_path, data_root
+    from ..data.cache import data_root
 
-    images_set = datasets.load(data, split, data_dir)  # also verifies the split's hash
+    # -- which images: data.reference (test split, held-out tenth, or a folder's images) --
+    ref = datasets.reference(data, split, data_dir, resolution)  # also verifies the split's hash
+    images_set, split, split_hash = ref.images, ref.split, ref.sha256
+    # -- end of which images --
     root = data_root(data_dir)
-    split_hash = cache_path(root, data, split).with_suffix(".sha256").read_text().strip()
     n = min(n, len(images_set))
-    key = f"{data}-{split}-{n}-{ext.name}-{ext.weights_sha256[:16]}-{split_hash[:16]}"
+    key = f"{ref.label}-{split}-{n}-{ext.name}-{ext.weights_sha256[:16]}-{split_hash[:16]}"
     path = root / "eval-cache" / f"{key}.safetensors"
     info = {"split": split, "n": n, "split_sha256": split_hash, "cache": str(path)}
     if path.is_file():
@@ -180,6 +186,7 @@ def parse_grid(text: str | None) -> tuple[int, int] | None:
 
 
 FID_MIN_N = 2000  # below this FID's bias swamps the differences between runs
+FOLDER_RESOLUTION = 64  # a folder reference read for a grid or image target: load_any's default
 
 
 def run_data(target: str | Path | torch.Tensor) -> str:
@@ -201,11 +208,15 @@ def run_data(target: str | Path | torch.Tensor) -> str:
 
 
 def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int = 10000,
-             features: str = "classifier", grid: tuple[int, int] | str | None = None,
+             features: str = "auto", grid: tuple[int, int] | str | None = None,
              seed: int = FAKE_SEED, data_dir: str | None = None, device: str = "cpu",
-             metrics: tuple[str, ...] = DEFAULT, split: str = REFERENCE_SPLIT,
+             metrics: tuple[str, ...] = DEFAULT, split: str | None = None,
              bn: str | None = None, ema: bool | None = None) -> dict[str, Any]:
-    """Every metric for ``target`` against ``data``'s reference split; see the module docstring."""
+    """Every metric for ``target`` against ``data``'s reference split; see the module docstring.
+
+    ``features="auto"``: the shipped classifier where one reads ``data``, else Inception-v3.
+    ``split=None``: the test split, else the held-out tenth of one-split data (``data.holdout``).
+    ``data`` may be a folder of images, measured at the generated images' resolution."""
     from .. import data as datasets
 
     if n < 2:
@@ -214,21 +225,28 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
 
     device = str(pick_device(device))  # "auto" from the command line: the best device here
     data = data or run_data(target)
-    spec = datasets.get_spec(data)
+    if data.partition(":")[0] in datasets.DATASETS or not Path(data).expanduser().is_dir():
+        spec = datasets.get_spec(data)  # a name, or the "unknown data set" error
+        channels, resolution = spec.channels, spec.resolution
+    else:
+        channels, resolution = 3, FOLDER_RESOLUTION  # a folder of images, read as training reads it
     if isinstance(grid, str):
         grid = parse_grid(grid)
     t0 = time.perf_counter()
+    features = default_kind(data) if features == "auto" else features
     ext = extractor(data, features, device)
     if isinstance(target, torch.Tensor):
         fake, source = target, {"kind": "tensor"}
     else:
-        fake, source = load_images(target, n, spec.channels, spec.resolution, grid, seed, device, bn, ema)
+        fake, source = load_images(target, n, channels, resolution, grid, seed, device, bn, ema)
     fake = fake[:n]
     if features == "classifier":
-        check_images(fake, spec.channels, spec.resolution, data)
+        check_images(fake, channels, resolution, data)
     if len(fake) < 2:
         raise DcganError(f"{target} holds {len(fake)} image(s); metrics need at least 2")
-    real, _, ref = real_features(data, ext, n, split, data_dir)
+    # Inception compares at the generator's resolution: the real images resized as training did
+    real, _, ref = real_features(data, ext, n, split, data_dir,
+                                 None if features == "classifier" else fake.shape[-1])
     if len(fake) < FID_MIN_N:
         print(f"dcgan: note: FID and KID from {len(fake)} < {FID_MIN_N:,} samples are biased upward; "
               "compare runs only at the same --n (10,000 is the protocol of BENCHMARKS.md)", file=sys.stderr)
@@ -242,9 +260,11 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
         "protocol": {"n_real": len(real), "n_generated": len(fake), "reference_split": ref["split"],
                      "reference_sha256": ref["split_sha256"], "extractor": ext.name,
                      "extractor_sha256": ext.weights_sha256, "feature_dim": int(real.shape[1]),
+                     **({"held_out_rule": HELD_OUT_RULE} if ref["split"] == HELD_OUT else {}),
                      "precision_recall_k": PR_K, "density_coverage_k": DC_K,
-                     "mode_rule": (proto.mode_rule if proto else
-                                   "a class is covered with >= 10 % of its uniform share"),
+                     "mode_rule": ((proto.mode_rule if proto else
+                                    "a class is covered with >= 10 % of its uniform share")
+                                   if "modes" in values else None),  # Inception: no classes
                      "dcgan_version": __version__},
         "seconds": round(time.perf_counter() - t0, 2),
     }
