@@ -150,6 +150,39 @@ def prune(ckpt_root: Path, keep: int, protect: set[str]) -> None:
             shutil.rmtree(doomed, ignore_errors=True)
 
 
+def checkpoint_area(path: str | Path) -> Path | None:
+    """The checkpoint folder that writing ``path`` would write into, or None. ``path`` is resolved
+    first (symlinks followed), then it and each folder above it is checked: a run's ``checkpoints/``
+    (its parent holds config.json, or it holds step_* folders or best.json) or a checkpoint folder
+    (``step_*`` with a manifest). A user's own folder that is merely named ``checkpoints`` is not one."""
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the write itself will fail and say so
+        return None
+    for folder in (resolved, *resolved.parents):
+        try:
+            if folder.name == "checkpoints" and ((folder.parent / "config.json").is_file()
+                                                 or (folder / BEST).is_file()
+                                                 or (folder.is_dir() and any(
+                                                     p.name.startswith(PREFIX) and p.is_dir()
+                                                     for p in folder.iterdir()))):
+                return folder
+            if folder.name.startswith((PREFIX, ".tmp-")) and (folder / MANIFEST).is_file():
+                return folder
+        except OSError:
+            continue
+    return None
+
+
+def refuse_checkpoint_output(path: str | Path, flag: str = "--out") -> None:
+    """Refuse an output inside a run's checkpoint folder: only training writes there (an export over
+    a checkpoint's generator would silently end the run's resume and sampling)."""
+    area = checkpoint_area(path)
+    if area is not None:
+        raise DcganError(f"{flag + ' ' if flag else ''}{path} is inside {area}, a run's checkpoint folder, which only "
+                         "training writes; choose a path outside it")
+
+
 def verify(ckpt: Path) -> str | None:
     """None if every file matches the manifest, else what is wrong."""
     try:
