@@ -25,7 +25,7 @@ _BLOCK = 1 << 20
 # A temporary file of ours is `.<name>.<8 random characters>.tmp` (mkstemp's pattern, below); one
 # this old belongs to a write that was killed (SIGKILL, power loss) and is swept at the next write
 # into its folder. A live write keeps its mtime fresh, so it is never swept.
-TMP_PATTERN = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+TMP_PATTERN = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 STALE_TMP_S = 30 * 60
 _swept: set[str] = set()  # folders swept by this process (once each: sample --out DIR/ writes many)
 

@@ -78,10 +78,24 @@ def test_sigterm_during_data_fetch_leaves_no_temporary_file(data_dir, tmp_path, 
             time.sleep(5)
             return super().read(*args)
 
+    caught = []  # without dcgan's handler a SIGTERM lands here (and the test fails) instead of
+    def ours(*args):                                                    # killing the test session
+        caught.append(args)
+
+    old = signal.signal(signal.SIGTERM, ours)
     monkeypatch.setenv("DCGAN_OFFLINE", "0")
     monkeypatch.setattr(sources.urllib.request, "urlopen", lambda url, timeout=None: Slow(b"x" * 100))
-    assert main(["data", "fetch", "mnist"]) == 130
+
+    def no_client(*args, **kwargs):  # pip, apt, npm: never reached while the handler works
+        raise sources.SourceFailed("no package clients in this test")
+
+    monkeypatch.setattr(sources, "_run", no_client)
+    try:
+        code = main(["data", "fetch", "mnist"])
+    finally:
+        handler = signal.signal(signal.SIGTERM, old)
+    assert code == 130 and caught == []
     assert "interrupted (SIGTERM)" in capsys.readouterr().err
     left = [p for p in data_dir.rglob("*") if fsutil.TMP_PATTERN.fullmatch(p.name)]
     assert left == [] and list(work.iterdir()) == [live]  # its own work folder and the stale one
-    assert signal.getsignal(signal.SIGTERM) is not None  # main put the old handler back
+    assert handler is ours  # main put back the handler it found

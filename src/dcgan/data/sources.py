@@ -23,7 +23,7 @@ from ..fsutil import atomic_open, sha256_file, sweep_stale
 
 T = TypeVar("T")
 TIMEOUT_S = 30
-FETCH_TMP = re.compile(r"dcgan-fetch-[A-Za-z0-9_]{8}")  # first_working's work folders in the temp dir
+FETCH_TMP = re.compile(r"dcgan-fetch-[a-z0-9_]{8}")  # first_working's work folders in the temp dir
 
 
 class SourceFailed(Exception):
