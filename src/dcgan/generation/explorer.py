@@ -159,8 +159,8 @@ def make_handler(explorer: Explorer):
         def do_GET(self):  # noqa: N802 (http.server's name)
             host, port = self.server.server_address[:2]
             if not allowed_host(self.headers.get("Host"), self.server.served_host or host, port):
-                return self._send(HTTPStatus.FORBIDDEN, b"forbidden: this server answers only to the "
-                                  b"address it listens on", "text/plain; charset=utf-8")
+                return self._send(HTTPStatus.FORBIDDEN, b"forbidden: dcgan explore answers only to the "
+                                  b"address it listens on; open it by that address (or localhost)", "text/plain; charset=utf-8")
             url = urlparse(self.path)
             if url.path in ("/", "/index.html"):
                 return self._send(200, page(explorer.info).encode(), "text/html; charset=utf-8")
