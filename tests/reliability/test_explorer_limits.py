@@ -14,10 +14,15 @@ import pytest
 from dcgan.generation import explorer as ex
 
 
+@pytest.fixture(scope="module")
+def explorer(_shared_run):
+    return ex.Explorer(_shared_run)  # only reads the run: one for the module
+
+
 @pytest.fixture
-def served(tiny_run, monkeypatch):
+def served(explorer, monkeypatch):
     monkeypatch.setattr(ex, "IDLE_TIMEOUT_S", 0.5, raising=False)  # shortened for the tests
-    srv = ex.make_server(ex.Explorer(tiny_run), "127.0.0.1", 0)
+    srv = ex.make_server(explorer, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv, srv.server_address[1]
