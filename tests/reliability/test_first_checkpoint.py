@@ -48,3 +48,16 @@ def test_a_run_with_a_checkpoint_is_still_never_replaced(tiny_mnist, tmp_path, c
     assert main(["train", *flags]) == 2
     assert "already holds a run" in capsys.readouterr().err
     assert (run / "config.json").read_bytes() == before and steps_of(run) == [2]
+
+
+def test_a_run_still_training_before_its_first_checkpoint_is_not_replaced(tiny_mnist, tmp_path, capsys):
+    from dcgan.fsutil import RunLock
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "config.json").write_text("{}")          # what a run writes before its step 0
+    (run / "stats.jsonl").write_text('{"step": 1}\n')
+    with RunLock(run):                               # it is training (another process, in effect)
+        assert main(["train", *TINY_8_FLAGS, "--max-steps", "2", "--out", str(run)]) == 2
+    assert "in use by another dcgan process" in capsys.readouterr().err
+    assert (run / "stats.jsonl").read_text() == '{"step": 1}\n' and (run / "config.json").read_text() == "{}"
