@@ -179,8 +179,9 @@ def refuse_checkpoint_output(path: str | Path, flag: str = "--out") -> None:
     a checkpoint's generator would silently end the run's resume and sampling)."""
     area = checkpoint_area(path)
     if area is not None:
-        raise DcganError(f"{flag + ' ' if flag else ''}{path} is inside {area}, a run's checkpoint folder, which only "
-                         "training writes; choose a path outside it")
+        named = f"{flag} {path}" if flag else str(path)
+        raise DcganError(f"{named} is inside {area}, a run's checkpoint folder, which only training "
+                         "writes; choose a path outside it")
 
 
 def verify(ckpt: Path) -> str | None:

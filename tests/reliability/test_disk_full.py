@@ -89,7 +89,8 @@ def test_faked_torch_write_failure_leaves_no_debris(tmp_path, monkeypatch):
         try:
             sink.write(b"PK")
         except OSError:
-            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598") from None
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 "
+                               "vs 598") from None
 
     monkeypatch.setattr(torch, "save", torch_on_a_full_disk)
     with pytest.raises(DcganError, match="No space left on device for checkpoint step_000000002"):

@@ -38,7 +38,8 @@ def add(sub) -> None:
                         description="Reproduce a shipped evaluator: a fixed seed and recipe, "
                         "trained on the train split, accuracy on the test split.")
     t.add_argument("data", choices=("mnist", "fashion-mnist"))
-    t.add_argument("--out", type=output_path, help="weights file (default: <data root>/classifiers/NAME-classifier."
+    t.add_argument("--out", type=output_path,
+                   help="weights file (default: <data root>/classifiers/NAME-classifier."
                    "safetensors; never the installed package's shipped file)")
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
     t.add_argument("--limit", type=int, help="train on the first N images only (quick checks)")

@@ -45,7 +45,8 @@ def add_device(p: argparse.ArgumentParser, default: str | None = "auto") -> None
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=output_path, help="data cache folder (default $DCGAN_DATA or the user cache)")
+    p.add_argument("--data-dir", type=output_path,
+                   help="data cache folder (default $DCGAN_DATA or the user cache)")
 
 
 def add_generator_choice(p: argparse.ArgumentParser) -> None:

@@ -45,6 +45,8 @@ MAX_SEED = 2**31 - 1
 DISPLAY_PX = 280       # the page shows the image at least this big
 IDLE_TIMEOUT_S = 10.0  # a connection that sends nothing for this long is closed (slow clients)
 MAX_WORKERS = 16       # requests served at once; a slider drag needs one or two
+FORBIDDEN = (b"forbidden: dcgan explore answers only to the address it listens on; open it by "
+             b"that address (or localhost)")
 
 
 class Explorer:
@@ -159,8 +161,7 @@ def make_handler(explorer: Explorer):
         def do_GET(self):  # noqa: N802 (http.server's name)
             host, port = self.server.server_address[:2]
             if not allowed_host(self.headers.get("Host"), self.server.served_host or host, port):
-                return self._send(HTTPStatus.FORBIDDEN, b"forbidden: dcgan explore answers only to the "
-                                  b"address it listens on; open it by that address (or localhost)", "text/plain; charset=utf-8")
+                return self._send(HTTPStatus.FORBIDDEN, FORBIDDEN, "text/plain; charset=utf-8")
             url = urlparse(self.path)
             if url.path in ("/", "/index.html"):
                 return self._send(200, page(explorer.info).encode(), "text/html; charset=utf-8")
