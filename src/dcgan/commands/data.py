@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_data_dir
+from .options import add_data_dir, output_path
 
 ORDER = 30
 
@@ -23,7 +23,7 @@ def add(sub) -> None:
     q = dsub.add_parser("show", help="a grid of the first training images")
     q.add_argument("name", help="data set name or image folder")
     q.add_argument("--n", type=int, default=25, help="images in the grid (default 25, a 5x5 grid)")
-    q.add_argument("--out", default="preview.png")
+    q.add_argument("--out", default="preview.png", type=output_path)
     add_data_dir(q)
     q.add_argument("--split", default="train")
     q.add_argument("--resolution", type=int, default=64, help="side of images from a folder (default 64)")

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from .options import add_data_dir, add_device, add_generator_choice
+from .options import add_data_dir, add_device, add_generator_choice, output_path
 
 ORDER = 30
 
@@ -31,7 +31,7 @@ def add(sub) -> None:
     add_device(p, "auto")
     add_generator_choice(p)
     p.add_argument("--json", action="store_true", help="print only the JSON result")
-    p.add_argument("--out", help="also write the JSON result to this file")
+    p.add_argument("--out", type=output_path, help="also write the JSON result to this file")
     p.set_defaults(func=run_eval)
 
     e = sub.add_parser("evaluator", help="the classifiers behind the metrics")
@@ -40,7 +40,8 @@ def add(sub) -> None:
                         description="Reproduce a shipped evaluator: a fixed seed and recipe, "
                         "trained on the train split, accuracy on the test split.")
     t.add_argument("data", choices=("mnist", "fashion-mnist"))
-    t.add_argument("--out", help="weights file (default: <data root>/classifiers/NAME-classifier."
+    t.add_argument("--out", type=output_path,
+                   help="weights file (default: <data root>/classifiers/NAME-classifier."
                    "safetensors; never the installed package's shipped file)")
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
     t.add_argument("--limit", type=int, help="train on the first N images only (quick checks)")

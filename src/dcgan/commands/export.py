@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import output_path
+
 ORDER = 32
 
 
@@ -13,7 +15,7 @@ def add(sub) -> None:
     p.add_argument("target", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("--format", dest="fmt", choices=("safetensors", "torchscript", "onnx"),
                    help="default: from --out's suffix (.safetensors, .pt, .onnx)")
-    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--out", required=True, metavar="FILE", type=output_path)
     p.set_defaults(func=run_export)
 
 

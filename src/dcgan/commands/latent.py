@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_device
+from .options import add_device, output_path
 
 ORDER = 31
 
@@ -15,7 +15,8 @@ def add(sub) -> None:
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds, at least two (default 0,1,2)")
     p.add_argument("--steps", type=int, default=16, help="frames from one seed to the next (default 16)")
     p.add_argument("--method", default="slerp", choices=("slerp", "lerp"))
-    p.add_argument("--out", default="walk.gif", help="walk.gif (animation) or walk.png (strip)")
+    p.add_argument("--out", default="walk.gif", type=output_path,
+                   help="walk.gif (animation) or walk.png (strip)")
     add_device(p, "auto")
     p.set_defaults(func=run_interpolate)
 
@@ -24,7 +25,7 @@ def add(sub) -> None:
     p.add_argument("--a", required=True, metavar="SEEDS", help="comma-separated seeds")
     p.add_argument("--b", required=True, metavar="SEEDS")
     p.add_argument("--c", required=True, metavar="SEEDS")
-    p.add_argument("--out", default="arithmetic.png")
+    p.add_argument("--out", default="arithmetic.png", type=output_path)
     add_device(p, "auto")
     p.set_defaults(func=run_arithmetic)
 

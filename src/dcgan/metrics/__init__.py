@@ -8,7 +8,9 @@ The target may be a run folder, a checkpoint, a generator ``.safetensors``, a fo
 ``.npz``/``.npy`` array of uint8 images, or a grid PNG (with ``grid=(rows, cols)``). The result is
 one JSON-able dict: the metrics (see ``registry``) and the protocol that produced them. Features
 of the real reference split are cached under ``<data root>/eval-cache/``, keyed by the split's
-sha256, the extractor's weights sha256 and n.
+sha256, the extractor's weights sha256 and n, with the cache file's own sha256 in a ``.sha256``
+sidecar: a cache that does not match it (edited, damaged, or from before the sidecar) is computed
+again, never trusted, since it would change the FID under the same protocol hashes.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ def real_features(data: str, ext, n: int, split: str | None = None,
     from safetensors.numpy import load_file, save
 
     from .. import data as datasets
-    from ..fsutil import atomic_write
-    from ..data.cache import data_root
+    from ..fsutil import atomic_write, sha256_file
+    from ..data.cache import canonical, data_root
 
     # -- which images: data.reference (test split, held-out tenth, or a folder's images) --
     ref = datasets.reference(data, split, data_dir, resolution)  # also verifies the split's hash
@@ -53,17 +55,23 @@ def real_features(data: str, ext, n: int, split: str | None = None,
     key = f"{ref.label}-{split}-{n}-{ext.name}-{ext.weights_sha256[:16]}-{split_hash[:16]}"
     path = root / "eval-cache" / f"{key}.safetensors"
     info = {"split": split, "n": n, "split_sha256": split_hash, "cache": str(path)}
+    sidecar = path.with_suffix(".sha256")
     if path.is_file():
         try:
+            if sha256_file(path) != sidecar.read_text().strip():
+                raise ValueError("its sha256 does not match its .sha256 sidecar")
             t = load_file(str(path))
             return t["features"], t.get("labels"), info
-        except Exception:  # a damaged cache is recomputed, never trusted
+        except Exception as exc:  # edited or damaged: recomputed, never trusted
+            print(f"dcgan: eval cache {path.name} cannot be trusted ({exc}); computing it again",
+                  file=sys.stderr)
             path.unlink(missing_ok=True)
     feats, _, labels = ext(images_set.images[:n])
     tensors = {"features": np.ascontiguousarray(feats)}
     if labels is not None:
         tensors["labels"] = np.ascontiguousarray(labels.astype(np.int64))
-    atomic_write(path, save(tensors))
+    atomic_write(path, canonical(save(tensors)))
+    atomic_write(sidecar, sha256_file(path) + "\n")  # last: a cache without it is not trusted
     return feats, labels, info
 
 
