@@ -82,7 +82,8 @@ def run(model: str, data: str, seed: int, budget: float, every: float, n: int, e
                 tr.G.train(was[0]), tr.D.train(was[1])
                 row = {"model": model, "seed": seed, "train_s": round(trained, 1), "step": tr.step,
                        "images": tr.step * cfg.batch_size,
-                       **{k: m[k] for k in ("fid", "precision", "recall", "modes", "n_modes", "kl_uniform")}}
+                       **{k: m[k] for k in ("fid", "kid", "precision", "recall", "modes", "n_modes",
+                                            "kl_uniform") if k in m}}
                 rows.append(row)
                 log(json.dumps(row))
                 next_eval += every
@@ -90,7 +91,8 @@ def run(model: str, data: str, seed: int, budget: float, every: float, n: int, e
             tr.epoch, tr.batch = tr.epoch + 1, 0
     reached = {}
     for name, (key, ok) in THRESHOLDS.items():
-        reached[name] = next((r["train_s"] for r in rows if ok(r[key], r)), None)
+        if rows and key in rows[0] and (key != "modes" or "n_modes" in rows[0]):  # Inception: no modes
+            reached[name] = next((r["train_s"] for r in rows if ok(r[key], r)), None)
     return {"model": model, "seed": seed, "budget_s": budget, "settings": extra, "reached_s": reached,
             "final": rows[-1] if rows else None}
 
