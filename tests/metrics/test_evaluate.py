@@ -77,6 +77,15 @@ def test_eval_errors_are_one_clear_line(tiny_mnist, tmp_path, capsys, monkeypatc
     assert err.startswith("error: ") and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("n", ["1", "5"])
+def test_eval_of_too_few_images_is_one_line(tiny_mnist, tmp_path, capsys, n):
+    # density/coverage's k is 5: fewer images used to end in a traceback from the neighbour search
+    np.savez(tmp_path / "x.npz", images=_test_images(16).numpy())
+    assert main(["eval", str(tmp_path / "x.npz"), "--n", n]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --n ") and "more than 5" in err and "Traceback" not in err
+
+
 @pytest.fixture
 def real_mnist(tmp_path, monkeypatch, real_mnist_dir):
     root = tmp_path / "real"

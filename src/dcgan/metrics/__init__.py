@@ -227,8 +227,9 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
     ``data`` may be a folder of images, measured at the generated images' resolution."""
     from .. import data as datasets
 
-    if n < 2:
-        raise DcganError("--n must be at least 2")
+    if not isinstance(n, int) or n <= DC_K:
+        raise DcganError(f"--n {n}: give more than {DC_K} images (density and coverage compare each "
+                         f"with its {DC_K} nearest neighbours; FID wants {FID_MIN_N:,} or more)")
     from ..devices import pick_device
 
     device = str(pick_device(device))  # "auto" from the command line: the best device here
