@@ -72,6 +72,15 @@ def _chdir_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _small_watch(monkeypatch):
+    """The default quality watch (training/health.py ``Watch``) classifies 1000 samples after every
+    epoch, seconds on a shared CI core: 100 keep every test that finishes an epoch fast."""
+    import dcgan.training.health as health
+
+    monkeypatch.setattr(health, "WATCH_N", 100)
+
+
 @pytest.fixture(scope="session")
 def real_mnist_dir(tmp_path_factory):
     """The folder holding the real MNIST cache: the user's, or fetched once through the real

@@ -84,7 +84,8 @@ class TrainConfig:
     on_nan: str = "stop"
     tensorboard: bool = False           # TensorBoard event files in RUN/tensorboard/
     report: bool = True                 # report.html at the end of training
-    eval_every: int | None = None       # epochs between evaluations (training/health.py); None: off
+    eval_every: int | None = None       # epochs between evaluations (training/health.py); None: the
+                                        # default watch where the data has an evaluator; 0: off
     on_failure: str = "warn"            # warn | stop | rollback when a health check (health.py) fires
     sample_bn: str = "precise"          # BatchNorm statistics for grids and samples (generation/batchnorm.py)
     data_dir: str | None = None
@@ -153,8 +154,9 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
             raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0.0 <= cfg.label_flip < 0.5 or not 0.0 <= cfg.g_dropout < 1.0:
         raise DcganError("--label-flip must be in [0, 0.5) and --g-dropout in [0, 1)")
-    if cfg.eval_every is not None and cfg.eval_every < 1:
-        raise DcganError("--eval-every must be at least 1")
+    if cfg.eval_every is not None and not (isinstance(cfg.eval_every, int) and cfg.eval_every >= 0):
+        raise DcganError(f"--eval-every {cfg.eval_every}: give a number of epochs, or 0 for no "
+                         "evaluation and no watch")
     _check_numbers(cfg)
     return cfg
 
