@@ -54,16 +54,25 @@ def figure():
 
 def style(ax, xlabel: str = "step", ylabel: str = "", heading: str = "") -> None:
     """Whole-number steps, plain tick labels (no offset, no 1e3 factor), a light grid."""
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     ax.set(title=heading, xlabel=xlabel, ylabel=ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for axis in ("x", "y"):
         try:
             ax.ticklabel_format(axis=axis, useOffset=False, style="plain")
-        except AttributeError:  # a log axis has no ScalarFormatter: nothing to switch off
-            pass
+        except AttributeError:  # a log axis has no ScalarFormatter: plain numbers, not 4 x 10^0
+            which = getattr(ax, f"{axis}axis")
+            which.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+            which.set_minor_formatter(FuncFormatter(_log_minor))
     ax.grid(alpha=0.3)
+
+
+def _log_minor(v: float, _pos: int) -> str:
+    """A log axis's minor ticks: 2 and 5 of each decade labelled, the rest bare (no crowding)."""
+    if v <= 0:
+        return ""
+    return f"{v:g}" if round(v / 10 ** math.floor(math.log10(v) + 1e-9)) in (2, 5) else ""
 
 
 def smooth(values: Sequence[float], span: int | None = None) -> list[float]:
