@@ -223,3 +223,12 @@ def test_an_unreadable_config_is_one_line(tmp_path, config, capsys):
     assert main(["report", str(run)]) == 2
     err = capsys.readouterr().err
     assert "config.json" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_stopped_mid_epoch_shows_where_it_stopped(tmp_path):
+    pytest.importorskip("matplotlib")
+    run = _hand_run(tmp_path, n_stats=3, n_epochs=0)
+    (run / "samples" / "step_000000003.png").write_bytes(_png(7))
+    assert main(["report", str(run)]) == 0
+    page = (run / "report.html").read_text()
+    assert "no epoch finished yet" in page and "final (step_000000003)" in page

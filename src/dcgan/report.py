@@ -328,16 +328,20 @@ def build(run_dir: str | Path, out: str | Path | None = None) -> Path:
         parts.append("<div class=gallery>" + "".join(
             f"<figure>{_img(data, 'image/png', p.stem, 'pix')}<figcaption>epoch {e}</figcaption></figure>"
             for e, p, data in grids if e in shown) + "</div>")
+    else:
+        parts.append("<p class=muted>no epoch finished yet</p>")
+    # a run stopped mid-epoch (--max-steps, Ctrl-C) ends with samples/step_NNNNNNNNN.png: its last grid
+    stops = [p for p in sorted((run_dir / "samples").glob("step_*.png")) if p.stem[5:].isdigit()]
+    final = (stops[-1], _read(stops[-1], notes)) if stops else (grids[-1][1], grids[-1][2]) if grids else None
+    if final is not None and final[1] is not None:
         parts.append("<h2>Final grid and progress</h2><div class=strip>")
-        parts.append(f"<figure>{_img(grids[-1][2], 'image/png', 'final grid', 'pix')}"
-                     f"<figcaption>final ({grids[-1][1].stem})</figcaption></figure>")
+        parts.append(f"<figure>{_img(final[1], 'image/png', 'final grid', 'pix')}"
+                     f"<figcaption>final ({final[0].stem})</figcaption></figure>")
         gif = run_dir / "progress.gif"
         if gif.is_file() and (data := _read(gif, notes)) is not None:
             parts.append(f"<figure>{_img(data, 'image/gif', 'progress', 'pix')}"
                          "<figcaption>progress.gif</figcaption></figure>")
         parts.append("</div>")
-    else:
-        parts.append("<p class=muted>no epoch finished yet</p>")
 
     if epochs:
         parts.append("<h2>Seconds per epoch</h2><table><tr><th>epoch</th><th>seconds</th>"
