@@ -189,7 +189,9 @@ class MLflowLogger:
         except Exception as exc:  # MLflow's own errors are many and long: the first sentence
             uri = os.environ.get("MLFLOW_TRACKING_URI", "(MLflow's default)")
             raise _refused("mlflow", f"the tracking store {uri}", exc,
-                           "set MLFLOW_TRACKING_URI to one that works") from None
+                           "set MLFLOW_TRACKING_URI, e.g. to an `mlflow server` "
+                           "(http://127.0.0.1:5000) or to file:./mlruns with MLFLOW_ALLOW_FILE_STORE=true"
+                           ) from None
         self.run_id = run_id
 
     def _log(self, values: dict[str, float], step: int) -> None:
