@@ -205,6 +205,9 @@ def _shared_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("explore")
     with pytest.MonkeyPatch.context() as mp:
+        import dcgan.training.health as health
+
+        mp.setattr(health, "WATCH_N", 100)  # as _small_watch, which a session fixture runs before
         mp.setenv("DCGAN_DATA", str(root / "data"))
         mp.setenv("DCGAN_OFFLINE", "1")
         images, labels = blob_digits(200)
