@@ -72,6 +72,15 @@ def _chdir_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def _small_watch(monkeypatch):
+    """The default quality watch (training/health.py ``Watch``) classifies 1000 samples after every
+    epoch, seconds on a shared CI core: 100 keep every test that finishes an epoch fast."""
+    import dcgan.training.health as health
+
+    monkeypatch.setattr(health, "WATCH_N", 100)
+
+
 @pytest.fixture(scope="session")
 def real_mnist_dir(tmp_path_factory):
     """The folder holding the real MNIST cache: the user's, or fetched once through the real
@@ -196,6 +205,9 @@ def _shared_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("explore")
     with pytest.MonkeyPatch.context() as mp:
+        import dcgan.training.health as health
+
+        mp.setattr(health, "WATCH_N", 100)  # as _small_watch, which a session fixture runs before
         mp.setenv("DCGAN_DATA", str(root / "data"))
         mp.setenv("DCGAN_OFFLINE", "1")
         images, labels = blob_digits(200)

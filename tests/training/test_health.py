@@ -91,3 +91,67 @@ def test_eval_every_needs_a_data_set_with_an_evaluator(tiny_mnist, tmp_path, cap
                  "--out", str(tmp_path / "r"), "--no-progress"])
     assert code == 2
     assert "no evaluator classifier for 'blobs'" in capsys.readouterr().err
+
+
+# -- the default watch: no --eval-every, a data set with a shipped evaluator ---------------------
+WATCH = ["train", "--batch-size", "50", "--limit", "100", "--log-every", "1", "--no-progress", "--no-report"]
+
+
+def test_the_watch_records_modes_and_leaves_the_training_alone(tiny_mnist, tmp_path):
+    from conftest import assert_same_run
+
+    watched, plain = tmp_path / "watched", tmp_path / "plain"
+    extra = ["--epochs", "2", "--ema", "0.9", "--g-dropout", "0.2"]  # EMA and dropout's global stream too
+    assert main([*WATCH, *extra, "--out", str(watched)]) == 0
+    assert main([*WATCH, *extra, "--eval-every", "0", "--out", str(plain)]) == 0
+    rows = read_jsonl(watched / "metrics.jsonl")
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert all(0 <= r["modes1k_classifier"] <= r["n_modes"] == 10 and r["kl1k_classifier"] >= 0
+               for r in rows)
+    assert ckpt.read_best(watched) is None  # a watch keeps no best checkpoint: --eval-every does
+    assert not (plain / "metrics.jsonl").exists()  # --eval-every 0: no watch
+    assert_same_run(watched, plain)
+    grids = sorted((watched / "samples").glob("*.png"))
+    assert len(grids) == 2
+    assert [p.read_bytes() for p in grids] == [(plain / "samples" / p.name).read_bytes() for p in grids]
+
+
+def test_a_collapse_is_said_once_in_the_console_and_the_report(tiny_mnist, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import dcgan.training.health as mon
+
+    seen = iter([10, 6, 6, 10, 5])  # collapse, still collapsed (no second warning), recovery, again
+    monkeypatch.setattr(mon.Watch, "measure", lambda self, G: {mon.WATCH_MODES: next(seen), "n_modes": 10,
+                                                               mon.WATCH_KL: 0.1})
+    run = tmp_path / "run"
+    args = [a for a in WATCH if a != "--no-report"]
+    assert main([*args, "--epochs", "5", "--limit", "50", "--sample-bn", "running", "--out", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: modes covered fell from 10 to 6 of 10" in err and "mode collapse" in err
+    events = [r for r in read_jsonl(run / "metrics.jsonl") if "event" in r]
+    assert [(e["event"], e["epoch"], e["action"]) for e in events] == [("modes", 2, "warn"), ("modes", 5, "warn")]
+    page = (run / "report.html").read_text()
+    assert "none recorded" not in page and "modes covered fell from 10 to 6" in page
+
+
+def test_the_watch_scales_its_collapse_rule_with_the_modes():
+    """Stacked MNIST's 1000 modes from 1000 samples wobble by ~10: a fall of 2 is noise there."""
+    import math
+
+    import dcgan.training.health as mon
+
+    def drop(peak: int) -> int:
+        return max(mon.MODES_DROP, math.ceil(mon.WATCH_DROP_SHARE * peak))
+
+    assert drop(10) == 2 and drop(630) == 63
+
+
+def test_a_data_set_without_an_evaluator_is_not_watched(tiny_mnist, tmp_path, monkeypatch):
+    from dcgan.data.cache import ImageSet
+
+    spec = datasets.DataSpec("blobs", "test data", 28, 1, lambda root: {
+        split: ImageSet(datasets.load("mnist", split).images) for split in ("train", "test")})
+    monkeypatch.setitem(datasets.DATASETS, "blobs", spec)
+    run = tmp_path / "r"
+    assert main([*WATCH, "--data", "blobs", "--epochs", "1", "--limit", "50", "--out", str(run)]) == 0
+    assert not (run / "metrics.jsonl").exists()

@@ -79,9 +79,16 @@ def add(sub) -> None:
                    "(default) or roll back to the last good checkpoint at halved learning rates")
     p.add_argument("--tensorboard", action="store_true", help="log scalars and sample grids for "
                    "TensorBoard in RUN/tensorboard/ (needs the tensorboard package)")
+    from ..training.config import TRACKERS
+
+    p.add_argument("--log-to", metavar="TRACKERS", help="experiment trackers, a comma-separated "
+                   f"subset of {','.join(TRACKERS)} (wandb and mlflow: pip install 'dcgan[trackers]'; "
+                   "WANDB_MODE=offline, MLFLOW_TRACKING_URI pick where they write)")
     p.add_argument("--no-report", dest="report", action="store_false", help="no report.html at the end")
     p.add_argument("--eval-every", type=int, metavar="K", help="every K epochs: FID (2k samples, "
-                   "classifier features), modes and KL to metrics.jsonl; keeps the best checkpoint")
+                   "classifier features), modes and KL to metrics.jsonl; keeps the best checkpoint. "
+                   "Default: where the data set has an evaluator, a light watch every epoch (modes "
+                   "of 1k samples, warnings only); 0: neither")
     p.add_argument("--on-failure", choices=ON_FAILURE, help="what --eval-every does when it sees mode "
                    "collapse, D winning or frozen losses (default warn)")
     p.add_argument("--sample-bn", choices=["precise", "running"],

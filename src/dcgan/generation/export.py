@@ -46,7 +46,24 @@ def export_metadata(meta: dict[str, Any]) -> dict[str, Any]:
             "ema": bool(meta.get("ema")), "batchnorm_statistics": meta.get("bn")}
 
 
-def export(target: str | Path, fmt: str | None = None, out: str | Path | None = None) -> Path:
+def export(target: str | Path, fmt: str | None = None, out: str | Path | None = None,
+           card: bool = True) -> Path:
+    """Write the generator of ``target`` (run, checkpoint or .safetensors) as ``fmt`` to ``out``,
+    and (``card``) its model card beside it (card.py: ``<name>.MODEL_CARD.md``)."""
+    path = _export_weights(target, fmt, out)
+    if card:
+        from .card import write_card
+        from .loading import load_generator
+
+        _, meta = load_generator(target, "cpu", bn="running")  # the metadata only: no recalibration
+        if meta.get("bn"):  # the statistics the export itself was written with (load_generator's default)
+            meta["bn"] = "running" if meta.get("format") == EXPORT else \
+                (meta.get("config") or {}).get("sample_bn") or "precise"
+        write_card(path, fmt or SUFFIX[path.suffix.lower()], export_metadata(meta), target)
+    return path
+
+
+def _export_weights(target: str | Path, fmt: str | None = None, out: str | Path | None = None) -> Path:
     """Write the generator of ``target`` (run, checkpoint or .safetensors) as ``fmt`` to ``out``."""
     from .loading import load_generator
 

@@ -28,11 +28,12 @@ ON_NAN = ("stop", "rollback")                          # what a non-finite loss 
 ON_FAILURE = ("warn", "stop", "rollback")              # what a health check (health.py) does
 SCHEDULES = ("constant", "cosine", "linear")           # schedule.py: lr and R1/R2 gamma over the run
 AUGMENTS = ("translation", "cutout", "color")          # augment.py: DiffAugment's transforms
+TRACKERS = ("tensorboard", "wandb", "mlflow")          # trackers.py: --log-to
 
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
              "precision", "compile", "adam", "channels_last", "cuda_graphs", "progress", "eval_every", "on_nan",
-             "on_failure", "tensorboard", "report", "sample_bn"}
+             "on_failure", "tensorboard", "log_to", "report", "sample_bn"}
 
 
 @dataclass
@@ -82,9 +83,11 @@ class TrainConfig:
     cuda_graphs: str = "auto"           # auto | on | off: replay each step as a CUDA graph (graphs.py)
     progress: bool = True               # a progress bar when stderr is a terminal
     on_nan: str = "stop"
-    tensorboard: bool = False           # TensorBoard event files in RUN/tensorboard/
+    tensorboard: bool = False           # TensorBoard event files in RUN/tensorboard/ (= tensorboard in log_to)
+    log_to: str = ""                    # experiment trackers, a comma-separated subset of TRACKERS
     report: bool = True                 # report.html at the end of training
-    eval_every: int | None = None       # epochs between evaluations (training/health.py); None: off
+    eval_every: int | None = None       # epochs between evaluations (training/health.py); None: the
+                                        # default watch where the data has an evaluator; 0: off
     on_failure: str = "warn"            # warn | stop | rollback when a health check (health.py) fires
     sample_bn: str = "precise"          # BatchNorm statistics for grids and samples (generation/batchnorm.py)
     data_dir: str | None = None
@@ -129,6 +132,7 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"--augment {cfg.augment!r}: give a comma-separated subset of {', '.join(AUGMENTS)}, "
                          "e.g. --augment translation,cutout")
     cfg.augment = ",".join(a for a in AUGMENTS if a in parts)  # one spelling per policy
+    cfg.log_to, cfg.tensorboard = parse_trackers(cfg.log_to, cfg.tensorboard)
     if not LOSSES[cfg.loss].separable and cfg.update == "keras-gan":
         raise DcganError(f"--loss {cfg.loss} pairs each real output with a fake one, but the keras-gan "
                          "update steps D on real and fake half batches separately; use --update "
@@ -153,10 +157,21 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
             raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0.0 <= cfg.label_flip < 0.5 or not 0.0 <= cfg.g_dropout < 1.0:
         raise DcganError("--label-flip must be in [0, 0.5) and --g-dropout in [0, 1)")
-    if cfg.eval_every is not None and cfg.eval_every < 1:
-        raise DcganError("--eval-every must be at least 1")
+    if cfg.eval_every is not None and not (isinstance(cfg.eval_every, int) and cfg.eval_every >= 0):
+        raise DcganError(f"--eval-every {cfg.eval_every}: give a number of epochs, or 0 for no "
+                         "evaluation and no watch")
     _check_numbers(cfg)
     return cfg
+
+
+def parse_trackers(log_to: Any, tensorboard: Any) -> tuple[str, bool]:
+    """--log-to's trackers in one spelling (TRACKERS' order), --tensorboard folded in."""
+    parts = [t for t in log_to.replace(" ", "").split(",") if t] if isinstance(log_to, str) else None
+    if parts is None or any(t not in TRACKERS for t in parts):
+        raise DcganError(f"--log-to {log_to!r}: give a comma-separated subset of {', '.join(TRACKERS)}, "
+                         "e.g. --log-to tensorboard,wandb")
+    chosen = set(parts) | ({"tensorboard"} if tensorboard is True else set())
+    return ",".join(t for t in TRACKERS if t in chosen), "tensorboard" in chosen
 
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed's range

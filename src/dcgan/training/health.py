@@ -15,10 +15,19 @@ the failures the DCGAN tutorials warn about:
 checkpoint), or rolls back to the best checkpoint at lower learning rates (state.rollback, the same
 mechanism as ``--on-nan rollback``), per ``--on-failure``. Every warning says what happened and
 what to try.
+
+Without ``--eval-every`` (``eval_every`` None), a run on a data set with a shipped evaluator
+(classifiers.PROTOCOLS) is still *watched*: ``Watch`` classifies ``WATCH_N`` fixed samples after
+every epoch (modes covered and KL to uniform, no real data, no checkpoint: about 0.1 s, see
+BENCHMARKS.md), appends them to ``metrics.jsonl`` and warns, in the console and the report, when
+modes covered fall, D wins or the losses freeze. ``--eval-every 0`` turns it off. Like the sample
+grid it draws from its own generator and samples a copy of G (or G in eval mode, restored), so the
+training's numbers are the same with and without it.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +53,12 @@ MODES_DROP = 2                # modes lost since the best check that count as co
 D_WINS_REAL, D_WINS_FAKE = 0.95, 0.05
 MIN_ROWS = 3                  # logged intervals needed to call a stretch "long"
 FROZEN_SPREAD = 1e-6          # max - min of a loss over the stretch below which it is "frozen"
+WATCH_N = 1000                # images per default watch: 10 classes x 100 (a check ~0.1 s, BENCHMARKS.md)
+WATCH_NOISE_SEED = 3_000_017  # its own noise, apart from the grid's and the eval's
+WATCH_MODES = "modes1k_classifier"   # the protocol in the names, like METRIC
+WATCH_KL = "kl1k_classifier"
+WATCH_DROP_SHARE = 0.1        # a fall below the peak by this share (and >= MODES_DROP modes) is collapse:
+                              # with 1000 modes and n = 1000 coverage wobbles by ~10, 10 % is 6 sigma
 
 ADVICE = {
     "modes": "mode collapse; try a lower learning rate, --soft-labels or --label-flip 0.05, or "
@@ -74,13 +89,22 @@ def norms(G: torch.nn.Module, D: torch.nn.Module) -> dict[str, float]:
     return dict(zip(names, torch.stack(values).tolist()))
 
 
+def classifier(data: str, device: str):
+    """The data set's evaluator features, loaded without a draw from the global random stream:
+    building the network initialises its layers before the shipped weights replace them, and that
+    stream is the training's (dropout masks, and it is checkpointed)."""
+    from ..metrics.features import ClassifierFeatures
+
+    with torch.random.fork_rng(devices=[]):
+        return ClassifierFeatures(data, device)
+
+
 class Health:
     """The ``--eval-every`` checks of one run; the Trainer calls ``epoch_end`` after each grid."""
 
     def __init__(self, trainer: Trainer) -> None:
         from .. import data as datasets
         from ..metrics import real_features
-        from ..metrics.features import ClassifierFeatures
         from ..metrics.registry import gaussian_stats
 
         cfg = trainer.cfg
@@ -88,7 +112,7 @@ class Health:
         self.sample_bn, self.batch_size = cfg.sample_bn, cfg.batch_size
         self.run_dir: Path = trainer.run_dir
         self.spec = datasets.get_spec(cfg.data)  # a folder of images has no evaluator
-        self.ext = ClassifierFeatures(cfg.data, "cpu")
+        self.ext = classifier(cfg.data, "cpu")
         real, _, _ = real_features(cfg.data, self.ext, EVAL_N, data_dir=cfg.data_dir)
         self.real_stats = gaussian_stats(real)
         self.noise = torch.randn(EVAL_N, trainer.arch["noise_dim"],
@@ -140,19 +164,8 @@ class Health:
         if self.best_ckpt and row["modes"] <= self.best_modes - MODES_DROP:
             problems.append(("modes", f"modes covered fell from {self.best_modes} to {row['modes']} "
                                       f"of {row['n_modes']}"))
-        path = self.run_dir / "stats.jsonl"
-        rows = read_jsonl(path)[self.stats_seen:] if path.exists() else []
-        self.stats_seen += len(rows)
-        rows = [r for r in rows if "event" not in r]  # rollback events are not intervals
-        if len(rows) >= MIN_ROWS:
-            if self.probability and all(r["d_x"] > D_WINS_REAL and r["d_g_z"] < D_WINS_FAKE for r in rows):
-                problems.append(("d_wins", f"D(x) > {D_WINS_REAL} and D(G(z)) < {D_WINS_FAKE} in all "
-                                           f"{len(rows)} logged intervals since the last check"))
-            spread = max(max(r[k] for r in rows) - min(r[k] for r in rows) for k in ("d_loss", "g_loss"))
-            if spread < FROZEN_SPREAD:
-                problems.append(("frozen", f"d_loss and g_loss have not moved in {len(rows)} logged "
-                                           "intervals"))
-        return problems
+        found, self.stats_seen = stats_problems(self.run_dir, self.stats_seen, self.probability)
+        return problems + found
 
     def _react(self, trainer: Trainer, kind: str, what: str) -> None:
         message = f"{what} at epoch {trainer.epoch} (step {trainer.step}): {ADVICE[kind]}"
@@ -172,5 +185,96 @@ class Health:
             trainer.rollback_to(self.run_dir / "checkpoints" / self.best_ckpt, f"warning: {message}")
 
 
-def make_health(trainer: Trainer) -> Health | None:
-    return Health(trainer) if trainer.cfg.eval_every else None
+def stats_problems(run_dir: Path, seen: int, probability: bool) -> tuple[list[tuple[str, str]], int]:
+    """D winning or frozen losses in the stats.jsonl lines after the first ``seen``; returns the
+    problems found and the new count of lines seen."""
+    path = run_dir / "stats.jsonl"
+    rows = read_jsonl(path)[seen:] if path.exists() else []
+    seen += len(rows)
+    keys = ("d_x", "d_g_z", "d_loss", "g_loss")
+    rows = [r for r in rows if "event" not in r and all(isinstance(r.get(k), (int, float)) for k in keys)]
+    problems = []
+    if len(rows) >= MIN_ROWS:
+        if probability and all(r["d_x"] > D_WINS_REAL and r["d_g_z"] < D_WINS_FAKE for r in rows):
+            problems.append(("d_wins", f"D(x) > {D_WINS_REAL} and D(G(z)) < {D_WINS_FAKE} in all "
+                                       f"{len(rows)} logged intervals since the last check"))
+        spread = max(max(r[k] for r in rows) - min(r[k] for r in rows) for k in ("d_loss", "g_loss"))
+        if spread < FROZEN_SPREAD:
+            problems.append(("frozen", f"d_loss and g_loss have not moved in {len(rows)} logged "
+                                       "intervals"))
+    return problems, seen
+
+
+class Watch:
+    """The default watch (``eval_every`` None): modes covered and KL of ``WATCH_N`` fixed samples
+    after every epoch, warnings only; it never saves, stops or rolls back."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        cfg = trainer.cfg
+        self.run_dir: Path = trainer.run_dir
+        self.sample_bn, self.batch_size = cfg.sample_bn, cfg.batch_size
+        # the classifier runs where training does: on a GPU a check is milliseconds
+        self.ext = classifier(cfg.data, str(trainer.device))
+        self.noise = torch.randn(WATCH_N, trainer.arch["noise_dim"],
+                                 generator=torch.Generator().manual_seed(cfg.seed + WATCH_NOISE_SEED))
+        self.probability = trainer.loss.probability
+        before = read_jsonl(self.run_dir / "metrics.jsonl")  # a resumed run keeps its peak
+        self.peak = max((r[WATCH_MODES] for r in before if isinstance(r.get(WATCH_MODES), int)), default=0)
+        self.stats_seen = len(read_jsonl(self.run_dir / "stats.jsonl"))
+        self.active: set[str] = set()  # problems warned about and not yet over: warn once each
+
+    @torch.no_grad()
+    def measure(self, G: torch.nn.Module) -> dict[str, Any]:
+        from ..data import fit_images
+        from ..metrics.registry import Sets, classes
+
+        with batchnorm.inference(unwrap(G), self.sample_bn, self.batch_size) as G:
+            imgs = torch.cat(list(render(G, self.noise, EVAL_BATCH)))
+        imgs = fit_images(imgs.cpu(), self.ext.channels, 28)
+        _, probs, labels = self.ext(imgs)
+        cls = classes(Sets(None, None, probs, labels, n_classes=self.ext.n_classes,
+                           mode_min_count=self.ext.protocol.mode_min_count))
+        return {WATCH_MODES: cls["modes"], "n_modes": cls["n_modes"], WATCH_KL: round(cls["kl_uniform"], 5)}
+
+    def epoch_end(self, trainer: Trainer) -> None:
+        row = {"epoch": trainer.epoch, "step": trainer.step, **self.measure(trainer.sampler())}
+        modes, n_modes = row[WATCH_MODES], row["n_modes"]
+        problems = []
+        if modes <= self.peak - max(MODES_DROP, math.ceil(WATCH_DROP_SHARE * self.peak)):
+            problems.append(("modes", f"modes covered fell from {self.peak} to {modes} of {n_modes} "
+                                      f"({WATCH_N} samples)"))
+        self.peak = max(self.peak, modes)
+        found, self.stats_seen = stats_problems(self.run_dir, self.stats_seen, self.probability)
+        problems += found
+        rows = [row]
+        for kind, what in problems:
+            if kind in self.active:
+                continue
+            message = f"{what} at epoch {trainer.epoch} (step {trainer.step}): {ADVICE[kind]}"
+            rows.append({"epoch": trainer.epoch, "step": trainer.step, "event": kind, "action": "warn",
+                         "message": message})
+            print(f"dcgan: warning: {message}", file=sys.stderr)
+        self.active = {kind for kind, _ in problems}
+        append_jsonl(self.run_dir / "metrics.jsonl", rows)
+
+
+def watchable(data: str) -> bool:
+    """Whether ``data`` has a shipped evaluator, so the default watch can run."""
+    from ..metrics.classifiers import PROTOCOLS
+
+    return data in PROTOCOLS
+
+
+def make_health(trainer: Trainer) -> Health | Watch | None:
+    """``--eval-every K``: Health; unset: the default Watch where the data set has an evaluator
+    (a note, not a failure, if its classifier cannot load); 0: nothing."""
+    every = trainer.cfg.eval_every
+    if every:
+        return Health(trainer)
+    if every is not None or trainer.dist.rank or not watchable(trainer.cfg.data):
+        return None
+    try:
+        return Watch(trainer)
+    except DcganError as exc:
+        print(f"dcgan: note: sample quality is not watched ({exc})", file=sys.stderr)
+        return None

@@ -154,7 +154,7 @@ class Trainer:
                 self.rng.manual_seed(seed)
                 torch.manual_seed(seed)
         self.trackers = make_trackers(self)  # epochs.jsonl, --tensorboard, report.html at the end
-        self.health = make_health(self)      # --eval-every: metrics, best checkpoint, health checks
+        self.health = make_health(self)      # --eval-every, else the default watch (health.py)
 
     # -- setup -------------------------------------------------------------------------------
     def _load_data(self) -> datasets.ImageSet:
