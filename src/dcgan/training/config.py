@@ -217,6 +217,41 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
                        pack=cfg.pack, spectral_norm=cfg.spectral_norm, **cfg.arch_options)
 
 
+# What config.json records beside the settings (run.py's _write_config): facts of the run, not settings.
+RECORDED = ("arch", "device_name", "world_size", "torch", "d_output")
+
+
+def load_config(config: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``config`` (a dict, a run's config.json, or its run folder) to start a new
+    run from: its own folder, so ``out`` is dropped, and the recorded facts with it."""
+    import json
+
+    if isinstance(config, (str, Path)):
+        path = Path(config).expanduser()
+        if path.is_dir():
+            path = path / "config.json"
+        try:
+            config = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise DcganError(f"--config {path}: no such file; give a run's config.json (or its run "
+                             "folder)") from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise DcganError(f"--config {path} is not readable JSON ({exc}); give a run's config.json") from None
+    if not isinstance(config, dict):
+        raise DcganError(f"config must be a dict of settings or the path of a run's config.json, not "
+                         f"{type(config).__name__}")
+    return {k: v for k, v in config.items() if k not in RECORDED and k != "out"}
+
+
+def merge_config(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``config``'s settings under the explicitly given ``overrides``. A setting the config only
+    holds because another one implied it follows that one: a new --loss brings its own --gp-weight."""
+    config = dict(config)
+    if "loss" in overrides and "gp_weight" not in overrides:
+        config.pop("gp_weight", None)
+    return {**config, **{k: v for k, v in overrides.items() if v is not None}}
+
+
 def check_resume(saved: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
     """The saved config with the allowed overrides applied; any other change is refused."""
     current = saved.to_dict()
