@@ -38,6 +38,8 @@ def add(sub) -> None:
     add_device(p, "auto")
     add_generator_choice(p)
     p.add_argument("--json", action="store_true", help="print only the JSON result")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar (it "
+                   "is drawn only where stderr is a terminal; the stage lines stay)")
     p.add_argument("--out", metavar="JSON", help="also write the JSON result to this .json file")
     p.set_defaults(func=run_eval)
 
@@ -67,7 +69,8 @@ def run_eval(args: argparse.Namespace) -> int:
     check_out("--out", args.out, (".json",))
     result = evaluate(args.target, data=args.data, n=args.n, features=args.features, grid=args.grid,
                       seed=args.seed, data_dir=args.data_dir, device=args.device,
-                      bn=args.bn, ema=args.ema)
+                      bn=args.bn, ema=args.ema, progress=args.progress,
+                      log=lambda line: print(line, file=sys.stderr))
     if args.out:
         write_json(args.out, result)
     if args.json:
