@@ -134,7 +134,7 @@ def test_resume_with_epochs_goes_past_the_first_runs_max_steps(tiny_mnist, tmp_p
 
     run = tiny(tmp_path / "r", epochs=1, max_steps=3)  # 8 steps per epoch
     assert main(["train", "--resume", str(run), "--no-progress"]) == 0  # nothing left: says why
-    assert "nothing to resume" in capsys.readouterr().err and steps_of(run) == [3]
+    assert "nothing left to train" in capsys.readouterr().err and steps_of(run) == [3]
     dcgan.train(resume=run, epochs=2)
     assert steps_of(run)[-1] == 16 and json.loads((run / "config.json").read_text())["max_steps"] is None
     dcgan.train(resume=run, epochs=2)

@@ -99,11 +99,10 @@ def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
         if overrides.get("epochs") is not None and overrides.get("max_steps") is None and cfg.max_steps:
             cfg.max_steps = None  # `--epochs N` asks for N epochs: the first run's step limit is spent
         done = _already_done(cfg, state)
-        if done:
-            if dist.rank == 0:
-                print(f"dcgan: nothing to resume in {run_dir}: {done}", file=sys.stderr)
-            return run_dir
-        if dist.rank == 0:
+        if done and dist.rank == 0:  # it still finishes the run's files (grid, GIF, report) below,
+            # in case the first run was stopped between its last checkpoint and them
+            print(f"dcgan: nothing left to train in {run_dir}: {done}", file=sys.stderr)
+        elif dist.rank == 0:
             print(f"dcgan: resuming {run_dir} from {newest.name} (epoch {state['epoch']}, "
                   f"step {state['step']})", file=sys.stderr)
         trainer = Trainer(cfg, run_dir, state=state, resume_from=newest)
