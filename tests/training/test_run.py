@@ -115,8 +115,9 @@ def test_train_from_a_config_repeats_the_run_and_only_given_flags_override_it(ti
     # the Python API: a path or a dict, keyword arguments override
     assert dcgan.train(config=config, out=str(tmp_path / "c"), max_steps=1) == tmp_path / "c"
     assert json.loads((tmp_path / "c" / "config.json").read_text())["lr_g"] == 3e-4
-    dcgan.train(config=json.loads(config.read_text()), seed=7, dry_run=True)
-    assert json.loads(capsys.readouterr().out)["seed"] == 7
+    dcgan.train(config=json.loads(config.read_text()), seed=7, lr=1e-3, dry_run=True)
+    got = json.loads(capsys.readouterr().out)
+    assert (got["seed"], got["lr_g"], got["lr_d"]) == (7, 1e-3, 1e-3)
 
 
 @pytest.mark.parametrize("config, message", [

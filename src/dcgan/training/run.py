@@ -43,6 +43,10 @@ def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = N
     if overrides is not None and not isinstance(overrides, dict):
         raise DcganError(f"train's settings are keyword arguments or a dict, not {type(overrides).__name__}")
     overrides = {**(overrides or {}), **kwargs}
+    lr = overrides.pop("lr", None)  # as --lr: both learning rates, unless one is given too
+    if lr is not None:
+        overrides.setdefault("lr_g", lr)
+        overrides.setdefault("lr_d", lr)
     if resume is not None:
         if config is not None:
             raise DcganError("give config= (a new run from those settings) or resume= (continue that "
