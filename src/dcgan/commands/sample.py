@@ -31,8 +31,8 @@ def add(sub) -> None:
                                        "dcgan discriminate runs/0001-lean-mnist pngs/*.png --json"))
     p.add_argument("target", metavar="RUN_DIR|CHECKPOINT", help="a run folder or checkpoint folder "
                    "(D is not exported)")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, WebP), resized "
-                   "to D's input")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, WebP) of D's input size "
+                   "(e.g. from dcgan sample --out folder/)")
     add_device(p, "auto")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_discriminate)
