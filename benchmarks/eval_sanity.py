@@ -1,6 +1,7 @@
-"""Sanity numbers for the metrics: real MNIST train images and uniform noise against the test split.
+"""Sanity numbers for the metrics: real train images and uniform noise against the reference split
+(MNIST's test split; emoji's held-out tenth, in Inception-v3 features).
 
-    PYTHONPATH=src python benchmarks/eval_sanity.py --n 10000 [--data mnist]
+    PYTHONPATH=src python benchmarks/eval_sanity.py --n 10000 [--data mnist|emoji]
 
 Prints one JSON line per case (the same dict `dcgan eval` prints), with the wall time.
 """
@@ -23,6 +24,10 @@ def main() -> None:
     args = p.parse_args()
     train = datasets.load(args.data, "train")
     spec = datasets.get_spec(args.data)
+    if "test" not in spec.splits:  # emoji: stored by category; a content-hash shuffle is a fair sample
+        from dcgan.data.holdout import by_hash
+
+        train = by_hash(train)
     noise = torch.randint(0, 256, (args.n, spec.channels, spec.resolution, spec.resolution),
                           dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     cases = {"real train split": train.images[:args.n], "uniform noise": noise}

@@ -44,7 +44,7 @@ def parse_set(items: list[str]) -> dict:
 
 
 def run(model: str, data: str, seed: int, budget: float, every: float, n: int, extra: dict,
-        log=print) -> dict:
+        log=print, steps: int | None = None, every_steps: int | None = None) -> dict:
     from dcgan.generation.batchnorm import inference
     from dcgan.generation.sampling import generate
     from dcgan.metrics import evaluate
@@ -57,11 +57,15 @@ def run(model: str, data: str, seed: int, budget: float, every: float, n: int, e
     cfg = resolve({"model": model, "data": data, "seed": seed, "progress": False, "report": False,
                    "epochs": 10_000, **extra})
     tr = Trainer(cfg, Path(os.devnull))
+    if steps:  # a budget in steps: the lr/gamma schedules span exactly it
+        budget, every = float(steps), float(every_steps or steps)
+        tr.schedule_steps = steps
+    progress = (lambda: float(tr.step)) if steps else (lambda: trained)
     rows, trained, next_eval = [], 0.0, every
     tr.G.train(), tr.D.train()
-    while trained < budget:
+    while progress() < budget:
         perm = epoch_permutation(tr.n, cfg.seed, tr.epoch).to(tr.device)
-        while tr.batch < tr.batches_per_epoch and trained < budget:
+        while tr.batch < tr.batches_per_epoch and progress() < budget:
             t0 = time.perf_counter()
             stats = tr.train_step(tr.real_batch(perm, tr.batch))
             if tr.device.type == "cuda":
@@ -70,7 +74,7 @@ def run(model: str, data: str, seed: int, budget: float, every: float, n: int, e
             tr.step += 1
             tr.batch += 1
             trained += time.perf_counter() - t0
-            if trained >= next_eval or trained >= budget:
+            if progress() >= next_eval or progress() >= budget:
                 with inference(tr.sampler(), cfg.sample_bn, cfg.batch_size) as G:
                     images = torch.cat(list(generate(G, n, 0)))
                 was = (tr.G.training, tr.D.training)
@@ -78,7 +82,8 @@ def run(model: str, data: str, seed: int, budget: float, every: float, n: int, e
                 tr.G.train(was[0]), tr.D.train(was[1])
                 row = {"model": model, "seed": seed, "train_s": round(trained, 1), "step": tr.step,
                        "images": tr.step * cfg.batch_size,
-                       **{k: m[k] for k in ("fid", "precision", "recall", "modes", "n_modes", "kl_uniform")}}
+                       **{k: m[k] for k in ("fid", "kid", "precision", "recall", "modes", "n_modes",
+                                            "kl_uniform") if k in m}}
                 rows.append(row)
                 log(json.dumps(row))
                 next_eval += every
@@ -86,7 +91,8 @@ def run(model: str, data: str, seed: int, budget: float, every: float, n: int, e
             tr.epoch, tr.batch = tr.epoch + 1, 0
     reached = {}
     for name, (key, ok) in THRESHOLDS.items():
-        reached[name] = next((r["train_s"] for r in rows if ok(r[key], r)), None)
+        if rows and key in rows[0] and (key != "modes" or "n_modes" in rows[0]):  # Inception: no modes
+            reached[name] = next((r["train_s"] for r in rows if ok(r[key], r)), None)
     return {"model": model, "seed": seed, "budget_s": budget, "settings": extra, "reached_s": reached,
             "final": rows[-1] if rows else None}
 
@@ -98,6 +104,9 @@ def main() -> int:
     p.add_argument("--budget", type=float, default=600.0, help="training seconds (default 600)")
     p.add_argument("--every", type=float, default=60.0, help="training seconds between evaluations")
     p.add_argument("--n", type=int, default=10_000, help="generated images per evaluation")
+    p.add_argument("--steps", type=int, help="a budget in training steps instead of seconds (the "
+                   "lr/gamma schedules span it): compares recipes on a busy machine")
+    p.add_argument("--every-steps", type=int, help="steps between evaluations with --steps")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
@@ -106,7 +115,8 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     extra = parse_set(args.set)
     results = [run(args.model, args.data, s, args.budget, args.every, args.n, extra,
-                   log=lambda line: print(line, flush=True)) for s in args.seeds]
+                   log=lambda line: print(line, flush=True), steps=args.steps,
+                   every_steps=args.every_steps) for s in args.seeds]
     print(json.dumps({"summary": [{k: r[k] for k in ("model", "seed", "reached_s", "final")} for r in results],
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))
     return 0

@@ -14,6 +14,7 @@ half-written checkpoint under a real name, and a file damaged later fails its ha
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -60,21 +61,66 @@ def save(ckpt_root: Path, step: int, G: nn.Module, D: nn.Module, state: dict[str
         if G_ema is not None:
             atomic_write(tmp / EMA_FILE, weights_blob(G_ema, {**meta, "format": "dcgan-generator", "ema": True}))
             files.append(EMA_FILE)
-        atomic_write(tmp / STATE_FILE, lambda fh: torch.save(state, fh))
+        atomic_write(tmp / STATE_FILE, lambda fh: _torch_save(state, fh))
         write_json(tmp / MANIFEST, {"step": step, "epoch": state.get("epoch"),
                                     "files": {f: sha256_file(tmp / f) for f in files}})
         if final.exists():  # same step saved twice (e.g. Ctrl-C right after a periodic save)
             shutil.rmtree(final)
         os.replace(tmp, final)
-    except OSError as exc:
+    except (OSError, DcganError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise DcganError(f"could not write checkpoint {final}: {exc.strerror or exc}; free some space "
-                         "(earlier checkpoints are intact)") from None
-    except DcganError:
+        cause = exc if isinstance(exc, OSError) else exc.__cause__  # atomic_open's DcganError
+        if not isinstance(cause, OSError):
+            raise
+        raise DcganError(_write_failed(final, cause)) from None
+    except BaseException:  # anything else (a bug, Ctrl-C): still no half-written folder left behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     prune(ckpt_root, keep, protect or set())
     return final
+
+
+class _Sink:
+    """A file handle that remembers the OSError its ``write`` raised: torch's zip writer turns a
+    failed write (ENOSPC on a full disk) into a RuntimeError that no longer says why."""
+
+    def __init__(self, fh):
+        self.fh, self.error = fh, None
+
+    def write(self, data) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def _torch_save(obj: Any, fh) -> None:
+    sink = _Sink(fh)
+    try:
+        torch.save(obj, sink)
+    except RuntimeError:
+        if sink.error is None:
+            raise
+        raise sink.error from None
+
+
+def _write_failed(final: Path, exc: OSError) -> str:
+    """One line for a checkpoint that could not be written: why, where, and how to go on."""
+    run = final.parent.parent
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            free = f"{shutil.disk_usage(final.parent).free / 2**20:.1f} MiB free"
+        except OSError:
+            free = "free space unknown"
+        return (f"No space left on device for checkpoint {final.name} in {final.parent} ({free}); "
+                f"free some space, then `dcgan train --resume {run}` continues from the last "
+                "checkpoint (earlier checkpoints are intact)")
+    return (f"could not write checkpoint {final}: {exc.strerror or exc}; fix that, then `dcgan train "
+            f"--resume {run}` continues from the last checkpoint (earlier checkpoints are intact)")
 
 
 def all_checkpoints(ckpt_root: Path) -> list[Path]:
@@ -102,6 +148,40 @@ def prune(ckpt_root: Path, keep: int, protect: set[str]) -> None:
             except OSError:
                 continue
             shutil.rmtree(doomed, ignore_errors=True)
+
+
+def checkpoint_area(path: str | Path) -> Path | None:
+    """The checkpoint folder that writing ``path`` would write into, or None. ``path`` is resolved
+    first (symlinks followed), then it and each folder above it is checked: a run's ``checkpoints/``
+    (its parent holds config.json, or it holds step_* folders or best.json) or a checkpoint folder
+    (``step_*`` with a manifest). A user's own folder that is merely named ``checkpoints`` is not one."""
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the write itself will fail and say so
+        return None
+    for folder in (resolved, *resolved.parents):
+        try:
+            if folder.name == "checkpoints" and ((folder.parent / "config.json").is_file()
+                                                 or (folder / BEST).is_file()
+                                                 or (folder.is_dir() and any(
+                                                     p.name.startswith(PREFIX) and p.is_dir()
+                                                     for p in folder.iterdir()))):
+                return folder
+            if folder.name.startswith((PREFIX, ".tmp-")) and (folder / MANIFEST).is_file():
+                return folder
+        except OSError:
+            continue
+    return None
+
+
+def refuse_checkpoint_output(path: str | Path, flag: str = "--out") -> None:
+    """Refuse an output inside a run's checkpoint folder: only training writes there (an export over
+    a checkpoint's generator would silently end the run's resume and sampling)."""
+    area = checkpoint_area(path)
+    if area is not None:
+        named = f"{flag} {path}" if flag else str(path)
+        raise DcganError(f"{named} is inside {area}, a run's checkpoint folder, which only training "
+                         "writes; choose a path outside it")
 
 
 def verify(ckpt: Path) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 import textwrap
 
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a flag error already printed
         return int(exc.code or 0)
+    old_term = _term_as_interrupt()
     try:
         return args.func(args) or 0
     except DcganError as exc:
@@ -93,7 +95,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         where = f" ({exc})" if str(exc) else ""
-        print(f"dcgan: interrupted{where}; the last checkpoint is saved", file=sys.stderr)
+        saved = ("the last checkpoint is saved" if args.command == "train"
+                 else "nothing half-written is left behind")
+        print(f"dcgan: interrupted{where}; {saved}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _term_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, so every write in progress removes its
+    temporary file (fsutil.atomic_open, the fetch work folders) instead of dying around it.
+    Training installs its own handler meanwhile (finish the step, save). Returns the old handler."""
+    def handler(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None

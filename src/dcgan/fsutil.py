@@ -11,7 +11,10 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +22,12 @@ from typing import IO, Any
 from .errors import DcganError
 
 _BLOCK = 1 << 20
+# A temporary file of ours is `.<name>.<8 random characters>.tmp` (mkstemp's pattern, below); one
+# this old belongs to a write that was killed (SIGKILL, power loss) and is swept at the next write
+# into its folder. A live write keeps its mtime fresh, so it is never swept.
+TMP_PATTERN = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+STALE_TMP_S = 30 * 60
+_swept: set[str] = set()  # folders swept by this process (once each: sample --out DIR/ writes many)
 
 
 def sha256_file(path: str | os.PathLike, algorithm: str = "sha256") -> str:
@@ -44,12 +53,50 @@ def _umask() -> int:
     return mask
 
 
+def _last_change(entry: os.DirEntry) -> float:
+    """When anything in ``entry`` last changed: a folder's own mtime misses a file growing inside it
+    (a live download), so a folder counts its newest file."""
+    newest = entry.stat(follow_symlinks=False).st_mtime
+    if entry.is_dir(follow_symlinks=False):
+        for top, _, files in os.walk(entry.path):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    newest = max(newest, os.lstat(os.path.join(top, name)).st_mtime)
+    return newest
+
+
+def sweep_stale(folder: str | os.PathLike, pattern: re.Pattern[str] = TMP_PATTERN,
+                older_than: float = STALE_TMP_S) -> list[Path]:
+    """Remove what interrupted writes left in ``folder``: entries named by ``pattern`` (files or
+    folders) last modified more than ``older_than`` seconds ago. Returns what it removed."""
+    removed, now = [], time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if not pattern.fullmatch(entry.name) or now - _last_change(entry) < older_than:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue  # gone already, or not ours to remove: never a reason to fail a write
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary sibling of ``path`` for writing; on success fsync it and rename it into place."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path.parent) not in _swept:
+            _swept.add(str(path.parent))
+            sweep_stale(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise DcganError(f"cannot write {path}: {exc.strerror or exc}; choose a writable folder") from exc

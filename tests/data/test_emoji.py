@@ -88,3 +88,6 @@ def test_emoji_real_npm_package(tmp_path, monkeypatch):
     data = emoji.from_tarball(tarball)["train"]
     assert data.images.shape == (3786, 4, 64, 64)
     assert len(data.classes) == 10 and "Flags" in data.classes
+    from dcgan.data import holdout
+
+    assert int(holdout.held_out_mask(data.images).sum()) == 438  # the held-out split README states

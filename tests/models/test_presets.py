@@ -62,7 +62,22 @@ BONSAI_G = _counts(827_392 + 262_272 + 524_544 + 2_097_664 + 38_403, 0)
 #   Dense 8192+1 = 8,193.
 BONSAI_D = _counts(3_136 + 131_200 + 262_272 + 8_193, 0)
 
+# lean (noise 64, width 32, 28x28x1): Linear 64*128*7*7 = 401,408; BN(128); ConvT 128*64*16 = 131,072;
+#   BN(64); ConvT 64*32*16 = 32,768; BN(32); conv 3*3*32*1+1 = 289.
+LEAN_G = _counts(401_408 + 131_072 + 32_768 + 289 + 2 * 224, 2 * 224)
+# D: conv 4*4*1*32+32 = 544; 4*4*32*64+64 = 32,832; 3*3*64*128+128 = 73,856; Linear 128*4*4+1 = 2,049.
+LEAN_D = _counts(544 + 32_832 + 73_856 + 2_049, 0)
+# lean64 (noise 128, width 32, depth 4, 64x64x3): Linear 128*512*4*4 = 1,048,576; BN(512);
+#   ConvT 512*256*16 = 2,097,152; BN(256); 256*128*16 = 524,288; BN(128); 128*64*16 = 131,072; BN(64);
+#   64*32*16 = 32,768; BN(32); conv 3*3*32*3+3 = 867.
+LEAN64_G = _counts(1_048_576 + 2_097_152 + 524_288 + 131_072 + 32_768 + 867 + 2 * 992, 2 * 992)
+# D: conv 4*4*3*32+32 = 1,568; 4*4*32*64+64 = 32,832; 4*4*64*128+128 = 131,200;
+#   4*4*128*256+256 = 524,544; 3*3*256*512+512 = 1,180,160; Linear 512*2*2+1 = 2,049.
+LEAN64_D = _counts(1_568 + 32_832 + 131_200 + 524_544 + 1_180_160 + 2_049, 0)
+
 COUNTS = {  # preset, arch overrides -> (G, D)
+    ("lean", ()): (LEAN_G, LEAN_D),
+    ("lean64", ()): (LEAN64_G, LEAN64_D),
     ("keras-gan-mnist", ()): (KG_MNIST_G, KG_MNIST_D),
     ("keras-gan-cifar10", ()): (KG_CIFAR_G, KG_CIFAR_D),
     ("lsgan", ()): (LSGAN_G, LSGAN_D),
@@ -92,7 +107,15 @@ SHAPES = [  # preset, channels, resolution, arch options
     ("dcgan64", 3, 64, {"ngf": 8, "ndf": 8}), ("dcgan64", 1, 32, {"ngf": 8, "ndf": 8}),
     ("dcgan64", 3, 128, {"ngf": 4, "ndf": 4}),
     ("bonsai64", 3, 64, {}), ("bonsai64", 1, 32, {}),
+    ("lean", 1, 28, {}), ("lean", 3, 28, {}), ("lean", 3, 32, {}),
+    ("lean64", 3, 64, {"width": 8}), ("lean64", 1, 32, {"width": 8}), ("lean64", 3, 48, {"width": 4, "depth": 3}),
 ]
+
+
+def test_the_beyond_tutorial_generators_are_dcgan_sized():
+    # issue 13: presets beyond the tutorials keep G under 4 M parameters
+    for name in ("lean", "lean64"):
+        assert count_parameters(build_generator(get_preset(name).arch()))["trainable"] < 4_000_000
 
 
 @pytest.mark.parametrize("name,channels,res,extra", SHAPES)

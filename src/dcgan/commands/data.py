@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_data_dir, check_out, examples
+from .options import add_data_dir, check_out, examples, output_path
 
 ORDER = 30
 
@@ -34,7 +34,8 @@ def add(sub) -> None:
                                         "dcgan data show photos/bonsai --resolution 64 --out bonsai.png"))
     q.add_argument("name", help="data set name (`dcgan data list`) or image folder")
     q.add_argument("--n", type=int, default=25, help="images in the grid (default 25, a 5x5 grid)")
-    q.add_argument("--out", default="preview.png", help="the grid's .png (default preview.png)")
+    q.add_argument("--out", default="preview.png", type=output_path,
+                   help="the grid's .png (default preview.png)")
     add_data_dir(q)
     q.add_argument("--split", default="train", choices=("train", "test"), help="which split (default train)")
     q.add_argument("--resolution", type=int, default=64, help="side of images from a folder (default 64)")

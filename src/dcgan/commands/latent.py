@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_device, add_target, check_out, examples
+from .options import add_device, add_target, check_out, examples, output_path
 
 ORDER = 31
 
@@ -22,7 +22,8 @@ def add(sub) -> None:
     p.add_argument("--steps", type=int, default=16, help="frames from one seed to the next (default 16)")
     p.add_argument("--method", default="slerp", choices=METHODS, help="slerp (along the sphere where "
                    "Gaussian noise lives; default) or lerp (straight line)")
-    p.add_argument("--out", default="walk.gif", help="walk.gif (animation, default) or walk.png (strip)")
+    p.add_argument("--out", default="walk.gif", type=output_path,
+                   help="walk.gif (animation, default) or walk.png (strip)")
     add_device(p, "auto")
     p.set_defaults(func=run_interpolate)
 
@@ -34,7 +35,8 @@ def add(sub) -> None:
     p.add_argument("--a", required=True, metavar="SEEDS", help="seeds whose mean noise is added, e.g. 1,2,3 or 0-3")
     p.add_argument("--b", required=True, metavar="SEEDS", help="seeds whose mean noise is subtracted")
     p.add_argument("--c", required=True, metavar="SEEDS", help="seeds whose mean noise is added")
-    p.add_argument("--out", default="arithmetic.png", help="the picture's .png (default arithmetic.png)")
+    p.add_argument("--out", default="arithmetic.png", type=output_path,
+                   help="the picture's .png (default arithmetic.png)")
     add_device(p, "auto")
     p.set_defaults(func=run_arithmetic)
 

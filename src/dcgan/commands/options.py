@@ -28,6 +28,19 @@ def check_out(flag: str, out: str | None, suffixes: tuple[str, ...], folder: boo
     raise DcganError(f"{flag} {out}: no format is written as {Path(out).suffix or 'that'}; use {kinds}")
 
 
+def output_path(text: str) -> str:
+    """``type=`` of every flag naming something dcgan writes: never inside a run's checkpoint folder
+    (checkpoint.refuse_checkpoint_output), checked before any work starts."""
+    from ..checkpoint import refuse_checkpoint_output
+    from ..errors import DcganError
+
+    try:
+        refuse_checkpoint_output(text, flag="")
+    except DcganError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def arch_option(text: str) -> tuple[str, int]:
     """``--arch NAME=INT`` (train, bench, summary): one architecture option of the preset."""
     key, _, value = text.partition("=")
@@ -53,7 +66,8 @@ def add_device(p: argparse.ArgumentParser, default: str | None = "auto") -> None
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help="data cache folder (default $DCGAN_DATA or the user cache)")
+    p.add_argument("--data-dir", type=output_path,
+                   help="data cache folder (default $DCGAN_DATA or the user cache)")
 
 
 def add_generator_choice(p: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import check_out, examples
+from .options import check_out, examples, output_path
 
 ORDER = 30
 
@@ -14,8 +14,10 @@ def add(sub) -> None:
                        epilog=examples("dcgan report runs/0001-lean-mnist",
                                        "dcgan report runs/0001-lean-mnist --out lean.html --screenshot lean.png"))
     p.add_argument("run", metavar="RUN_DIR", help="the run folder `dcgan train` wrote")
-    p.add_argument("--out", help="where to write it, an .html file (default RUN_DIR/report.html)")
-    p.add_argument("--screenshot", metavar="PNG", help="also a picture of the page (needs chromium)")
+    p.add_argument("--out", type=output_path,
+                   help="where to write it, an .html file (default RUN_DIR/report.html)")
+    p.add_argument("--screenshot", metavar="PNG", type=output_path,
+                   help="also a picture of the page (needs chromium)")
     p.set_defaults(func=run_report)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import add_device, add_generator_choice, add_target, check_out, examples
+from .options import add_device, add_generator_choice, add_target, check_out, examples, output_path
 
 ORDER = 20
 
@@ -18,7 +18,8 @@ def add(sub) -> None:
     add_target(p)
     p.add_argument("--n", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    p.add_argument("--out", default="samples.png", help="grid.png | images.npz | folder/ (default "
+    p.add_argument("--out", default="samples.png", type=output_path,
+                   help="grid.png | images.npz | folder/ (default "
                    "samples.png)")
     add_device(p, "auto")
     p.add_argument("--batch-size", type=int, default=500, help="images per forward pass (default 500; "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import S, add_arch, add_data_dir, add_device, add_recipe_speed, examples
+from .options import S, add_arch, add_data_dir, add_device, add_recipe_speed, examples, output_path
 
 ORDER = 10
 
@@ -108,7 +108,7 @@ def add(sub) -> None:
                         "the current weights) or running (the tutorial's training=False, which lags "
                         "early in training)")
     add_data_dir(p)
-    p.add_argument("--out", help="run folder (default: a new numbered folder under runs/)")
+    p.add_argument("--out", type=output_path, help="run folder (default: a new numbered folder under runs/)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest good checkpoint")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=run)

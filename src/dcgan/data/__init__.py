@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DcganError
+from . import holdout
 from .cache import ImageSet, cache_path, data_root, load_split, save_split
 
 
@@ -87,8 +88,9 @@ register(DataSpec("fashion-mnist", "Zalando's Fashion-MNIST clothes, 60k train /
                   "10 classes", 28, 1, _fetch_fashion))
 register(DataSpec("cifar10", "CIFAR-10 photos, 50k train / 10k test, 32x32 colour, 10 classes",
                   32, 3, _fetch_cifar10))
-register(DataSpec("emoji", "3,786 Google emoji, 64x64 colour on white (emoji:COLOUR for another "
-                  "background), 10 categories", 64, 3, _fetch_emoji, ("train",), _finish_emoji))
+register(DataSpec("emoji", "3,786 Google emoji (3,348 train / 438 held out), 64x64 colour on white "
+                  "(emoji:COLOUR for another background), 10 categories", 64, 3, _fetch_emoji, ("train",),
+                  _finish_emoji))
 def _fake(root: Path) -> dict[str, ImageSet]:
     from . import fake
 
@@ -140,20 +142,29 @@ def load(name: str, split: str = "train", data_dir: str | Path | None = None) ->
     option = name.partition(":")[2] or None
     if option is not None and spec.finish is None:
         raise DcganError(f"{spec.name} takes no option after ':' (got {name!r})")
-    name = spec.name
-    if split not in spec.splits:
-        raise DcganError(f"{name} has no split {split!r}; it has {', '.join(spec.splits)}")
+    one_split = "test" not in spec.splits  # emoji: train is all but the held-out tenth
+    if split not in spec.splits and not (one_split and split == holdout.HELD_OUT):
+        held = f" and {holdout.HELD_OUT}" if one_split else ""
+        raise DcganError(f"{spec.name} has no split {split!r}; it has {', '.join(spec.splits)}{held}")
+    data = _cached(spec, "train" if split == holdout.HELD_OUT else split, data_dir)
+    if one_split:
+        data = holdout.take(data, split)
+    return spec.finish(data, option) if spec.finish else data
+
+
+def _cached(spec: DataSpec, split: str, data_dir: str | Path | None) -> ImageSet:
+    """One split as cached (before ``finish`` and the held-out rule), fetched on first use."""
     root = data_root(data_dir)
     if not spec.cached:
         return spec.fetch(root)[split]
-    path = cache_path(root, name, split)
+    path = cache_path(root, spec.name, split)
     data = load_split(path)
     if data is None:
-        fetch(name, data_dir, force=True)
+        fetch(spec.name, data_dir, force=True)
         data = load_split(path)
         if data is None:
-            raise DcganError(f"could not build the {name} cache at {path}; check the folder is writable")
-    return spec.finish(data, option) if spec.finish else data
+            raise DcganError(f"could not build the {spec.name} cache at {path}; check the folder is writable")
+    return data
 
 
 def fit_images(images: torch.Tensor, channels: int, resolution: int) -> torch.Tensor:
@@ -189,5 +200,45 @@ def load_any(name_or_path: str, split: str = "train", data_dir: str | Path | Non
     if path.is_dir():
         from .folder import load_folder
 
-        return load_folder(path, resolution or 64, data_dir)
+        return holdout.take(load_folder(path, resolution or 64, data_dir), split)
     return get_spec(name_or_path)  # raises the "unknown data set" error
+
+
+def reference(name_or_path: str, split: str | None = None, data_dir: str | Path | None = None,
+              resolution: int | None = None) -> holdout.Reference:
+    """The real images a generator of ``name_or_path`` is measured against: its test split when it
+    has one, else its held-out tenth (never trained on), else, for sets under
+    ``holdout.MIN_IMAGES`` images, its training images themselves; ``split`` picks one instead.
+    ``resolution``: resized to it as training resizes (a folder is decoded at it; default 64)."""
+    base = name_or_path.partition(":")[0]
+    if base in DATASETS:
+        spec = get_spec(name_or_path)
+        has_test = "test" in spec.splits
+        if split is None:
+            split = "test" if has_test else holdout.HELD_OUT if len(
+                _cached(spec, "train", data_dir)) >= holdout.MIN_IMAGES else "train"
+        images = load(name_or_path, split, data_dir)
+        resized = bool(resolution) and resolution != images.images.shape[-1]
+        if resized:  # as training resizes them
+            images = ImageSet(fit_images(images.images, images.images.shape[1], resolution),
+                              images.labels, images.classes, images.name)
+        if not has_test:  # stored by class: shuffled by content, so the first n are a fair sample
+            images = holdout.by_hash(images)
+        if spec.cached and has_test and base == name_or_path and not resized:
+            # a cached split as it is: named by its cache file's sha256, as the eval cache always was
+            digest = cache_path(data_root(data_dir), spec.name, split).with_suffix(".sha256").read_text().strip()
+        else:  # held out, finished (emoji:black), resized or made on the fly: named by its pixels
+            digest = holdout.pixels_sha256(images.images)
+        label = "".join(c if c.isalnum() or c in "-_." else "_" for c in name_or_path)
+        return holdout.Reference(images, split, digest, label)
+    path = Path(name_or_path).expanduser()
+    if not path.is_dir():
+        get_spec(name_or_path)  # raises the "unknown data set" error, said plainly
+    from .folder import load_folder
+
+    whole = load_folder(path, resolution or 64, data_dir)
+    if split is None:
+        split = holdout.HELD_OUT if len(whole) >= holdout.MIN_IMAGES else "train"
+    images = holdout.by_hash(holdout.take(whole, split))  # folders are stored by class
+    return holdout.Reference(images, split, holdout.pixels_sha256(images.images),
+                             f"folder-{path.resolve().name or 'root'}")

@@ -3,7 +3,9 @@
 Each split is one safetensors file, ``<root>/<data set>/<split>.safetensors``, holding ``images``
 (uint8, N x C x H x W) and ``labels`` (int64, N), written atomically, with its sha256 in a sidecar
 ``.sha256`` file. Loading memory-maps the file and checks the hash: a damaged cache is deleted and
-rebuilt from the sources instead of being trained on.
+rebuilt from the sources instead of being trained on. The bytes are a function of the data alone
+(``canonical``), so a re-fetch of the same data gives the same sha256, which ``dcgan eval`` reports
+as ``reference_sha256``.
 """
 
 from __future__ import annotations
@@ -57,11 +59,25 @@ def cache_path(root: Path, name: str, split: str) -> Path:
     return root / name / f"{split}.safetensors"
 
 
+def canonical(blob: bytes) -> bytes:
+    """The same safetensors file with its header in one order: the writer emits the metadata in
+    hash-map order, which changes from one save to the next, so equal data gave different bytes.
+    Only the JSON header is rewritten (metadata keys sorted; tensor offsets are relative to the data
+    that follows it, which is kept as it is)."""
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + n])
+    meta = header.pop("__metadata__", None)
+    ordered = {**({"__metadata__": dict(sorted(meta.items()))} if meta else {}), **header}
+    text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode()
+    text += b" " * (-len(text) % 8)  # the writer's alignment of the data that follows
+    return len(text).to_bytes(8, "little") + text + blob[8 + n:]
+
+
 def save_split(path: Path, data: ImageSet) -> None:
     tensors = {"images": data.images.contiguous()}
     if data.labels is not None:
         tensors["labels"] = data.labels.to(torch.int64).contiguous()
-    blob = st_save(tensors, metadata={"name": data.name, "classes": json.dumps(data.classes)})
+    blob = canonical(st_save(tensors, metadata={"name": data.name, "classes": json.dumps(data.classes)}))
     atomic_write(path, blob)
     atomic_write(path.with_suffix(".sha256"), sha256_file(path) + "\n")
 

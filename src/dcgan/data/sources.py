@@ -8,6 +8,7 @@ names every source tried, why it failed, and where the user can put the files by
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import DcganError
-from ..fsutil import atomic_open, sha256_file
+from ..fsutil import atomic_open, sha256_file, sweep_stale
 
 T = TypeVar("T")
 TIMEOUT_S = 30
+FETCH_TMP = re.compile(r"dcgan-fetch-[a-z0-9_]{8}")  # first_working's work folders in the temp dir
 
 
 class SourceFailed(Exception):
@@ -106,6 +108,7 @@ def verbose() -> bool:
 def first_working(what: str, sources: list[tuple[str, Callable[[Path], T]]], manual: str) -> T:
     """Try each ``(label, fn(tmpdir))`` in order; the first that returns wins."""
     failures = []
+    sweep_stale(tempfile.gettempdir(), FETCH_TMP)  # work folders of fetches that were killed
     for label, fn in sources:
         with tempfile.TemporaryDirectory(prefix="dcgan-fetch-") as tmp:
             try:

@@ -11,12 +11,21 @@ endpoint:
 
 The directions are the top singular vectors of G's first layer (``latent.directions``); a slider's
 value is in units of the noise's standard deviation.
+
+Hardened for a machine where a browser visits other sites meanwhile: a request whose ``Host``
+header names anything but the address it serves is refused (403), so a page elsewhere cannot reach
+it through DNS rebinding; a connection idle for ``IDLE_TIMEOUT_S`` is closed; at most
+``MAX_WORKERS`` requests are served at once (more get 503 at once, instead of a thread each); a
+client that hangs up early is no error.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
+import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +43,10 @@ N_DIRECTIONS = 4
 SLIDER_RANGE = 3.0     # +-3 standard deviations along each direction
 MAX_SEED = 2**31 - 1
 DISPLAY_PX = 280       # the page shows the image at least this big
+IDLE_TIMEOUT_S = 10.0  # a connection that sends nothing for this long is closed (slow clients)
+MAX_WORKERS = 16       # requests served at once; a slider drag needs one or two
+FORBIDDEN = (b"forbidden: dcgan explore answers only to the address it listens on; open it by "
+             b"that address (or localhost)")
 
 
 class Explorer:
@@ -85,12 +98,57 @@ def _float(text: str, lo: float, hi: float) -> float:
     return min(max(value, lo), hi)
 
 
+def _split_host(header: str) -> tuple[str, int | None]:
+    """``Host: name:port`` / ``[v6]:port`` -> (name, port); port None when absent or not a number."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        name, _, rest = header[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        name, _, port = header.rpartition(":") if header.count(":") == 1 else (header, "", "")
+    return name, int(port) if port.isdigit() else None
+
+
+def allowed_host(header: str | None, host: str, port: int) -> bool:
+    """Does a request's Host header name this server (``host``:``port`` as it listens)? Loopback
+    servers answer to the loopback names; one on every interface (0.0.0.0, ::) to IP literals and
+    this machine's names. A DNS name an attacker controls is never one of them."""
+    if not header:
+        return False
+    name, got = _split_host(header)
+    if (got if got is not None else 80) != port:
+        return False
+    try:
+        served = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        served = None
+    if name == host.lower().strip("[]"):
+        return True
+    try:
+        literal = ipaddress.ip_address(name)  # an IP address: no DNS name, so no rebinding
+    except ValueError:
+        literal = None
+    if (served is not None and served.is_loopback) or host == "localhost":
+        return name == "localhost" or (literal is not None and literal.is_loopback)
+    if served is not None and served.is_unspecified:
+        return literal is not None or name in {"localhost", socket.gethostname().lower(),
+                                               socket.getfqdn().lower()}
+    return False
+
+
 def make_handler(explorer: Explorer):
     class Handler(BaseHTTPRequestHandler):
         server_version = "dcgan-explore"
+        timeout = IDLE_TIMEOUT_S  # socketserver sets it on the connection: idle reads time out
 
         def log_message(self, fmt, *args):  # quiet: a slider drag is dozens of requests
             pass
+
+        def handle_one_request(self):
+            try:
+                super().handle_one_request()
+            except (ConnectionError, TimeoutError):  # the client hung up or went quiet: not our error
+                self.close_connection = True
 
         def _send(self, status: int, body: bytes, ctype: str) -> None:
             self.send_response(status)
@@ -101,6 +159,9 @@ def make_handler(explorer: Explorer):
             self.wfile.write(body)
 
         def do_GET(self):  # noqa: N802 (http.server's name)
+            host, port = self.server.server_address[:2]
+            if not allowed_host(self.headers.get("Host"), self.server.served_host or host, port):
+                return self._send(HTTPStatus.FORBIDDEN, FORBIDDEN, "text/plain; charset=utf-8")
             url = urlparse(self.path)
             if url.path in ("/", "/index.html"):
                 return self._send(200, page(explorer.info).encode(), "text/html; charset=utf-8")
@@ -125,20 +186,56 @@ def make_handler(explorer: Explorer):
     return Handler
 
 
-def make_server(explorer: Explorer, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
+class ExplorerServer(ThreadingHTTPServer):
+    """A thread per request, at most ``MAX_WORKERS`` at once (503 beyond), quiet about clients
+    that disconnect early."""
+
+    daemon_threads = True
+    served_host: str | None = None  # the --host it was asked for (server_address holds the IP)
+
+    def __init__(self, *args, **kwargs):
+        self.slots = threading.BoundedSemaphore(MAX_WORKERS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                b"Retry-After: 1\r\nConnection: close\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # BrokenPipeError, ConnectionResetError...: the client left, nothing to report
+        super().handle_error(request, client_address)
+
+
+def make_server(explorer: Explorer, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> ExplorerServer:
     try:
-        server = ThreadingHTTPServer((host, port), make_handler(explorer))
+        server = ExplorerServer((host, port), make_handler(explorer))
     except OSError as exc:
         raise DcganError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another "
                          "--port (0 picks a free one)") from None
-    server.daemon_threads = True
+    server.served_host = host
     return server
 
 
 def serve(target: str | Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           device: str = "cpu", open_browser: bool = False) -> None:
-    import sys
-
     if not 0 <= port <= 65535:
         raise DcganError(f"--port {port}: give a TCP port from 1 to 65535 (0 picks a free one)")
     server = make_server(Explorer(target, device), host, port)

@@ -52,6 +52,9 @@ def export(target: str | Path, fmt: str | None = None, out: str | Path | None = 
 
     if out is None:
         raise DcganError("--out FILE is required, e.g. --out generator.onnx")
+    from ..checkpoint import refuse_checkpoint_output
+
+    refuse_checkpoint_output(out)  # an export over a checkpoint's generator would end the run
     out = Path(out)
     implied = SUFFIX.get(out.suffix.lower())
     if fmt is None and implied is None:

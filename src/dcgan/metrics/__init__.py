@@ -1,4 +1,5 @@
-"""``evaluate``: how good a generator is, measured against a data set's test split.
+"""``evaluate``: how good a generator is, measured against a data set's test split (or, for data
+with one split, its held-out tenth: ``data.holdout``).
 
     from dcgan.metrics import evaluate
     result = evaluate("runs/0001-tf-tutorial-mnist", data="mnist", n=10000)
@@ -7,7 +8,9 @@ The target may be a run folder, a checkpoint, a generator ``.safetensors``, a fo
 ``.npz``/``.npy`` array of uint8 images, or a grid PNG (with ``grid=(rows, cols)``). The result is
 one JSON-able dict: the metrics (see ``registry``) and the protocol that produced them. Features
 of the real reference split are cached under ``<data root>/eval-cache/``, keyed by the split's
-sha256, the extractor's weights sha256 and n.
+sha256, the extractor's weights sha256 and n, with the cache file's own sha256 in a ``.sha256``
+sidecar: a cache that does not match it (edited, damaged, or from before the sidecar) is computed
+again, never trusted, since it would change the FID under the same protocol hashes.
 
 ``dcgan eval`` passes ``log`` (stage lines: generating, the reference features cached or computed,
 the generated images' features, the metrics) and ``progress`` (a bar over images, where stderr is
@@ -26,13 +29,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..data.holdout import HELD_OUT, RULE as HELD_OUT_RULE
 from ..version import __version__
 from ..errors import DcganError
-from .features import BATCH, check_images, extractor
+from .features import BATCH, check_images, default_kind, extractor
 from .classifiers import PROTOCOLS
 from .registry import DC_K, DEFAULT, METRICS, PR_K, Sets, compute, frechet_distance, gaussian_stats
 
-REFERENCE_SPLIT = "test"
+REFERENCE_SPLIT = "test"  # of data that has one; see data.reference
 FAKE_SEED = 0
 Log = Callable[[str], None] | None
 
@@ -70,35 +74,45 @@ def _say(log: Log, text: str) -> None:
         log(f"dcgan: {text}")
 
 
-def real_features(data: str, ext, n: int, split: str = REFERENCE_SPLIT, data_dir: str | None = None,
-                  log: Log = None, progress: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict]:
-    """Features of the first ``n`` images of a real split, from the cache when it is valid."""
+def real_features(data: str, ext, n: int, split: str | None = None,
+                  data_dir: str | None = None, resolution: int | None = None, log: Log = None,
+                  progress: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """Features of the first ``n`` images of a real split, from the cache when it is valid.
+    ``split=None``: the data's reference split (``data.reference``: test, else held out)."""
     from safetensors.numpy import load_file, save
 
     from .. import data as datasets
-    from ..fsutil import atomic_write
-    from ..data.cache import cache_path, data_root
+    from ..fsutil import atomic_write, sha256_file
+    from ..data.cache import canonical, data_root
 
-    images_set = datasets.load(data, split, data_dir)  # also verifies the split's hash
+    # -- which images: data.reference (test split, held-out tenth, or a folder's images) --
+    ref = datasets.reference(data, split, data_dir, resolution)  # also verifies the split's hash
+    images_set, split, split_hash = ref.images, ref.split, ref.sha256
+    # -- end of which images --
     root = data_root(data_dir)
-    split_hash = cache_path(root, data, split).with_suffix(".sha256").read_text().strip()
     n = min(n, len(images_set))
-    key = f"{data}-{split}-{n}-{ext.name}-{ext.weights_sha256[:16]}-{split_hash[:16]}"
+    key = f"{ref.label}-{split}-{n}-{ext.name}-{ext.weights_sha256[:16]}-{split_hash[:16]}"
     path = root / "eval-cache" / f"{key}.safetensors"
     info = {"split": split, "n": n, "split_sha256": split_hash, "cache": str(path)}
+    sidecar = path.with_suffix(".sha256")
     if path.is_file():
         try:
+            if sha256_file(path) != sidecar.read_text().strip():
+                raise ValueError("its sha256 does not match its .sha256 sidecar")
             t = load_file(str(path))
             _say(log, f"features of {data} {split} ({n:,} images): cached in {path}")
             return t["features"], t.get("labels"), info
-        except Exception:  # a damaged cache is recomputed, never trusted
+        except Exception as exc:  # edited or damaged: recomputed, never trusted
+            print(f"dcgan: eval cache {path.name} cannot be trusted ({exc}); computing it again",
+                  file=sys.stderr)
             path.unlink(missing_ok=True)
     _say(log, f"features of {data} {split} ({n:,} images): computing them once (then cached in {path})")
     feats, _, labels = extract(ext, images_set.images[:n], f"{data} {split}", progress)
     tensors = {"features": np.ascontiguousarray(feats)}
     if labels is not None:
         tensors["labels"] = np.ascontiguousarray(labels.astype(np.int64))
-    atomic_write(path, save(tensors))
+    atomic_write(path, canonical(save(tensors)))
+    atomic_write(sidecar, sha256_file(path) + "\n")  # last: a cache without it is not trusted
     return feats, labels, info
 
 
@@ -229,6 +243,7 @@ def parse_grid(text: str | None) -> tuple[int, int] | None:
 
 
 FID_MIN_N = 2000  # below this FID's bias swamps the differences between runs
+FOLDER_RESOLUTION = 64  # a folder reference read for a grid or image target: load_any's default
 
 
 def run_data(target: str | Path | torch.Tensor) -> str:
@@ -250,12 +265,16 @@ def run_data(target: str | Path | torch.Tensor) -> str:
 
 
 def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int = 10000,
-             features: str = "classifier", grid: tuple[int, int] | str | None = None,
+             features: str = "auto", grid: tuple[int, int] | str | None = None,
              seed: int = FAKE_SEED, data_dir: str | None = None, device: str = "cpu",
-             metrics: tuple[str, ...] = DEFAULT, split: str = REFERENCE_SPLIT,
+             metrics: tuple[str, ...] = DEFAULT, split: str | None = None,
              bn: str | None = None, ema: bool | None = None, log: Log = None,
              progress: bool = False) -> dict[str, Any]:
     """Every metric for ``target`` against ``data``'s reference split; see the module docstring.
+
+    ``features="auto"``: the shipped classifier where one reads ``data``, else Inception-v3.
+    ``split=None``: the test split, else the held-out tenth of one-split data (``data.holdout``).
+    ``data`` may be a folder of images, measured at the generated images' resolution.
     ``log``: a callable for one line per stage; ``progress``: bars where stderr is a terminal."""
     from .. import data as datasets
 
@@ -265,22 +284,30 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
 
     device = str(pick_device(device))  # "auto" from the command line: the best device here
     data = data or run_data(target)
-    spec = datasets.get_spec(data)
+    if data.partition(":")[0] in datasets.DATASETS or not Path(data).expanduser().is_dir():
+        spec = datasets.get_spec(data)  # a name, or the "unknown data set" error
+        channels, resolution = spec.channels, spec.resolution
+    else:
+        channels, resolution = 3, FOLDER_RESOLUTION  # a folder of images, read as training reads it
     if isinstance(grid, str):
         grid = parse_grid(grid)
     t0 = time.perf_counter()
+    features = default_kind(data) if features == "auto" else features
     ext = extractor(data, features, device)
     if isinstance(target, torch.Tensor):
         fake, source = target, {"kind": "tensor"}
     else:
-        fake, source = load_images(target, n, spec.channels, spec.resolution, grid, seed, device, bn, ema,
+        fake, source = load_images(target, n, channels, resolution, grid, seed, device, bn, ema,
                                    log, progress)
     fake = fake[:n]
     if features == "classifier":
-        check_images(fake, spec.channels, spec.resolution, data)
+        check_images(fake, channels, resolution, data)
     if len(fake) < 2:
         raise DcganError(f"{target} holds {len(fake)} image(s); metrics need at least 2")
-    real, _, ref = real_features(data, ext, n, split, data_dir, log, progress)
+    # Inception compares at the generator's resolution: the real images resized as training did
+    real, _, ref = real_features(data, ext, n, split, data_dir,
+                                 None if features == "classifier" else fake.shape[-1],
+                                 log=log, progress=progress)
     if len(fake) < FID_MIN_N:
         print(f"dcgan: note: FID and KID from {len(fake)} < {FID_MIN_N:,} samples are biased upward; "
               "compare runs only at the same --n (10,000 is the protocol of BENCHMARKS.md)", file=sys.stderr)
@@ -296,9 +323,11 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
         "protocol": {"n_real": len(real), "n_generated": len(fake), "reference_split": ref["split"],
                      "reference_sha256": ref["split_sha256"], "extractor": ext.name,
                      "extractor_sha256": ext.weights_sha256, "feature_dim": int(real.shape[1]),
+                     **({"held_out_rule": HELD_OUT_RULE} if ref["split"] == HELD_OUT else {}),
                      "precision_recall_k": PR_K, "density_coverage_k": DC_K,
-                     "mode_rule": (proto.mode_rule if proto else
-                                   "a class is covered with >= 10 % of its uniform share"),
+                     "mode_rule": ((proto.mode_rule if proto else
+                                    "a class is covered with >= 10 % of its uniform share")
+                                   if "modes" in values else None),  # Inception: no classes
                      "dcgan_version": __version__},
         "seconds": round(time.perf_counter() - t0, 2),
     }

@@ -157,6 +157,19 @@ register(Preset(
     recipe=LEAN_RECIPE, extra={"width": 32},
 ))
 
+# The same shapes four strided layers deep for 64x64 colour (G ~3.8 M parameters, a third
+# of dcgan64's multiply-adds); a few thousand images (emoji, a photo folder) make D memorise, so
+# every image it sees is augmented (DiffAugment: translation, cutout, colour).
+register(Preset(
+    name="lean64",
+    summary="not a tutorial: lean DCGAN for 64x64 colour, relativistic loss + R1/R2, EMA, DiffAugment",
+    source="dcgan's own (models/lean.py, depth 4; recipe after R3GAN and DiffAugment)",
+    generator=LeanGenerator, discriminator=LeanDiscriminator,
+    resolution=64, channels=3, noise_dim=128, resolutions=_mult(16), data="emoji",
+    recipe={**LEAN_RECIPE, "epochs": 100, "ckpt_every": 10, "augment": "translation,cutout,color"},
+    extra={"width": 32, "depth": 4},
+))
+
 
 def get_preset(name: str) -> Preset:
     try:

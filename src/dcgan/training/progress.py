@@ -59,6 +59,20 @@ class Progress:
             self.bar.close()
 
 
+def nan_advice(run_dir: Path, problem: str) -> str:
+    """--on-nan stop's one line: how to go on, from the last good checkpoint or, before the first
+    one, by starting the run again in the same folder (training/run.py allows exactly that)."""
+    from .. import checkpoint as ckpt
+
+    if not ckpt.all_checkpoints(run_dir / "checkpoints"):
+        return (f"{problem}, before the first checkpoint; start the run again with a lower --lr (or "
+                f"--precision fp32): `dcgan train --out {run_dir}` with its other flags replaces it "
+                "(with --on-nan rollback a run rolls back by itself, even before its first checkpoint)")
+    return (f"{problem}; lower the learning rate or try --precision fp32, then `dcgan train --resume "
+            f"{run_dir}` continues from the last good checkpoint (or train with --on-nan rollback "
+            "to do that automatically)")
+
+
 def why_stopped(trainer: Trainer) -> str:
     cfg = trainer.cfg
     if trainer.stop_reason:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,16 +64,47 @@ def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = N
     dist = distributed.setup(cfg.device)
     run_dir = Path(cfg.out) if cfg.out else new_run_dir(Path("runs"), cfg.model, cfg.data)
     run_dir = distributed.broadcast(run_dir, dist)  # rank 0 numbers the folder for everyone
-    if (run_dir / "config.json").exists():
-        raise DcganError(f"{run_dir} already holds a run; resume it with `dcgan train --resume "
-                         f"{run_dir}` or choose another --out")
+    ckpt.refuse_checkpoint_output(run_dir, "--out")
+    restart = _check_new_folder(run_dir)
     dist.barrier()
     cfg.out = str(run_dir)
     with _rank0_lock(run_dir, dist):
+        if restart and dist.rank == 0 and _check_new_folder(run_dir):  # again, now that it is ours
+            _clear_unsaved_run(run_dir)
         trainer = Trainer(cfg, run_dir)
         if dist.rank == 0:
             _write_config(run_dir, cfg, trainer)
         return trainer.fit()
+
+
+# What a run writes besides config.json and checkpoints/, cleared when a run that never saved a
+# checkpoint starts again in its folder (so its stats and grids do not mix with the new run's).
+RUN_FILES = ("stats.jsonl", "epochs.jsonl", "metrics.jsonl", "progress.gif", "report.html")
+RUN_FOLDERS = ("samples", "tensorboard", "checkpoints")
+
+
+def _check_new_folder(run_dir: Path) -> bool:
+    """Refuse a folder a new run must not take over; True when it holds a run that stopped before
+    its first checkpoint (a dead end otherwise: nothing to resume), which a new run replaces."""
+    has_ckpt = bool(ckpt.all_checkpoints(run_dir / "checkpoints"))
+    if not (run_dir / "config.json").exists():
+        if has_ckpt:  # a new run would prune them as its own (an old step sorts after a new one)
+            raise DcganError(f"{run_dir} holds checkpoints but no config.json, so it is no run a new "
+                             "one may take over; choose another --out, or move its checkpoints/ away")
+        return False
+    if has_ckpt:
+        raise DcganError(f"{run_dir} already holds a run; resume it with `dcgan train --resume "
+                         f"{run_dir}` or choose another --out")
+    return True
+
+
+def _clear_unsaved_run(run_dir: Path) -> None:
+    print(f"dcgan: {run_dir} holds a run that stopped before its first checkpoint; starting it "
+          "again from step 0 (its stats and grids are replaced)", file=sys.stderr)
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+    for name in RUN_FOLDERS:
+        shutil.rmtree(run_dir / name, ignore_errors=True)
 
 
 def _write_config(run_dir: Path, cfg: TrainConfig, trainer: Trainer) -> None:
@@ -94,8 +126,13 @@ def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
     dist = distributed.setup(overrides.get("device") or "auto")
     with _rank0_lock(run_dir, dist):
         newest = ckpt.newest_good(run_dir, quiet=dist.rank != 0)
+        if newest is None and not ckpt.all_checkpoints(run_dir / "checkpoints"):
+            raise DcganError(f"{run_dir} stopped before its first checkpoint, so there is nothing to "
+                             f"resume; start it again with `dcgan train --out {run_dir}` and its flags "
+                             "(a lower --lr if it diverged), which replaces it")
         if newest is None:
-            raise DcganError(f"{run_dir} has no usable checkpoint to resume from; start a new run")
+            raise DcganError(f"{run_dir} has no usable checkpoint to resume from (every one is "
+                             "damaged); start a new run with another --out")
         state = ckpt.load_state(newest)
         saved = TrainConfig.from_dict(state.get("config") or json.loads((run_dir / "config.json").read_text()))
         overrides.pop("out", None)

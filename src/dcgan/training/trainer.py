@@ -44,7 +44,7 @@ from . import state as run_state
 from .config import TrainConfig
 from .health import make_health, norms
 from .losses import LOSSES
-from .progress import Progress, summary
+from .progress import Progress, nan_advice, summary
 from .trackers import make_trackers
 from .updates import UPDATES, StepContext
 
@@ -313,9 +313,7 @@ class Trainer:
         """--on-nan stop: a clear error. rollback: back to the newest good checkpoint with its
         position (state.rollback), then _RolledBack makes fit() go on from there."""
         if self.cfg.on_nan != "rollback":
-            raise DcganError(f"{problem}; lower the learning rate or try --precision fp32, then "
-                             f"`dcgan train --resume {self.run_dir}` continues from the last good "
-                             "checkpoint (or train with --on-nan rollback to do that automatically)")
+            raise DcganError(nan_advice(self.run_dir, problem))  # how to go on, checkpoint or none
         run_state.rollback(self, ckpt.newest_good(self.run_dir), problem, "nan_rollback", position=True)
         raise _RolledBack
 
