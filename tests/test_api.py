@@ -61,3 +61,17 @@ def test_a_wrong_argument_is_one_sentence(tiny_mnist, tiny_run, name, args, kwar
             next(iter(result))
     message = str(info.value)
     assert message and "\n" not in message and "Traceback" not in message
+
+
+def test_every_value_the_cli_offers_passes_the_api_checks(tiny_mnist, tiny_run):
+    """``dcgan eval --features auto`` and ``--split heldout`` (main's Inception default and held-out
+    split) are right arguments in Python too, given explicitly."""
+    from dcgan.data.holdout import HELD_OUT
+    from dcgan.metrics.features import KINDS
+
+    for kind in KINDS:
+        assert dcgan.CHECKS["features"]("features", kind) == kind
+    for split in (None, "train", "test", HELD_OUT):
+        assert dcgan.CHECKS["split"]("split", split) == split
+    result = dcgan.evaluate(tiny_run, n=16, features="auto", split=None, metrics=("fid",))
+    assert result["protocol"]["reference_split"] == "test" and result["metrics"]["fid"] >= 0

@@ -32,9 +32,11 @@ PARSERS = _parsers()
 
 def _closed_sets() -> dict[str, set]:
     """Each flag whose values are a closed set, and the registry that defines the set."""
+    from dcgan.data.holdout import HELD_OUT
     from dcgan.generation.batchnorm import BN_MODES
     from dcgan.generation.export import FORMATS
     from dcgan.generation.latent import METHODS
+    from dcgan.metrics.features import KINDS
     from dcgan.models import PRESETS
     from dcgan.training import config
     from dcgan.training.losses import LOSSES
@@ -45,8 +47,8 @@ def _closed_sets() -> dict[str, set]:
             "cuda_graphs": set(config.CUDA_GRAPHS), "on_nan": set(config.ON_NAN),
             "on_failure": set(config.ON_FAILURE), "lr_schedule": set(config.SCHEDULES),
             "gamma_schedule": set(config.SCHEDULES), "sample_bn": set(BN_MODES), "bn": set(BN_MODES),
-            "method": set(METHODS), "fmt": set(FORMATS), "features": {"classifier", "inception"},
-            "only": {"train", "sample"}, "split": {"train", "test"}}
+            "method": set(METHODS), "fmt": set(FORMATS), "features": set(KINDS),
+            "only": {"train", "sample"}, "split": {"train", "test", HELD_OUT}}
 
 
 @pytest.mark.parametrize("command", sorted(PARSERS))

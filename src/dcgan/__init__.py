@@ -30,6 +30,8 @@ from .generation import export as _export_mod, latent as _latent, loading as _lo
 from .generation import sampling as _sampling  # noqa: E402
 from .generation.batchnorm import BN_MODES  # noqa: E402
 from . import metrics as _metrics_pkg  # noqa: E402
+from .data.holdout import HELD_OUT  # noqa: E402
+from .metrics.features import KINDS as _FEATURE_KINDS  # noqa: E402
 from .training import run as _run  # noqa: E402
 from .training.config import MAX_SEED  # noqa: E402
 
@@ -167,8 +169,8 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "batch_size": _whole(1), "bn": _one_of(None, *BN_MODES), "ema": _one_of(None, True, False),
     "images": _images, "G": _generator, "steps": _whole(1), "method": _one_of(*_latent.METHODS),
     "seeds": _seeds, "a": _seeds, "b": _seeds, "c": _seeds, "fmt": _one_of(None, *_export_mod.FORMATS),
-    "data": _data, "features": _one_of("classifier", "inception"), "grid": _grid,
-    "data_dir": _optional_path, "metrics": _metrics, "split": _one_of("train", "test"), "log": _log,
+    "data": _data, "features": _one_of(*_FEATURE_KINDS), "grid": _grid,
+    "data_dir": _optional_path, "metrics": _metrics, "split": _one_of(None, "train", "test", HELD_OUT), "log": _log,
     "progress": _flag, "overrides": _settings, "resume": _optional_path, "dry_run": _flag,
     "config": _config,
 }

@@ -11,6 +11,7 @@ ORDER = 30
 
 def add(sub) -> None:
     from ..data import DATASETS
+    from ..data.holdout import HELD_OUT
 
     p = sub.add_parser("data", help="list, fetch and preview data sets",
                        epilog=examples("dcgan data list", "dcgan data fetch mnist",
@@ -37,7 +38,8 @@ def add(sub) -> None:
     q.add_argument("--out", default="preview.png", type=output_path,
                    help="the grid's .png (default preview.png)")
     add_data_dir(q)
-    q.add_argument("--split", default="train", choices=("train", "test"), help="which split (default train)")
+    q.add_argument("--split", default="train", choices=("train", "test", HELD_OUT), help="which split (default "
+                   f"train; {HELD_OUT}: the tenth of emoji or a folder never trained on, see dcgan eval --help)")
     q.add_argument("--resolution", type=int, default=64, help="side of images from a folder (default 64)")
     q.set_defaults(func=run_show)
 

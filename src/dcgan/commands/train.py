@@ -36,6 +36,7 @@ def add(sub) -> None:
                            "dcgan train --resume runs/0001-lean-mnist --epochs 10"),
                        argument_default=S)
     pre = "default: the preset's"
+    augmented = ", ".join(f"{name}'s {pr.recipe['augment']}" for name, pr in PRESETS.items() if pr.recipe.get("augment"))
     p.add_argument("--model", choices=list(PRESETS), metavar="PRESET",
                    help="preset name (listed below), default tf-tutorial")
     p.add_argument("--data", help="data set name (`dcgan data list`) or a folder of images "
@@ -72,7 +73,8 @@ def add(sub) -> None:
     p.add_argument("--spectral-norm", action="store_true", help="spectral normalisation of D's conv "
                    "and linear layers")
     p.add_argument("--augment", metavar="POLICY", help="differentiable augmentation of every image D "
-                   f"sees: a comma-separated subset of {','.join(AUGMENTS)} (default: none)")
+                   f"sees: a comma-separated subset of {','.join(AUGMENTS)} ({pre}: none, {augmented}; "
+                   "--augment '' turns it off)")
     p.add_argument("--lr-schedule", choices=SCHEDULES, help="learning rate over the run (default "
                    "constant)")
     p.add_argument("--lr-end", type=float, metavar="FRACTION", help="where cosine/linear decay ends, "

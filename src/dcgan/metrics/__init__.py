@@ -59,10 +59,10 @@ def _bar(total: int, what: str, progress: bool):
 
 
 def extract(ext, images: torch.Tensor, what: str = "features", progress: bool = False):
-    """``ext(images)`` in the extractors' own batches of BATCH images (so the numbers are the same
-    as one call), with a bar."""
+    """``ext(images)`` in the extractor's own batches (``ext.batch``, else BATCH images, so the
+    numbers are the same as one call), with a bar."""
     bar, parts = _bar(len(images), what, progress), []
-    for chunk in images.split(BATCH):
+    for chunk in images.split(getattr(ext, "batch", BATCH)):
         parts.append(ext(chunk))
         bar.update(len(chunk))
     bar.close()
