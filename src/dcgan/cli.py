@@ -12,25 +12,67 @@ import importlib
 import pkgutil
 import signal
 import sys
+import textwrap
 
 from .version import __version__
 from .errors import DcganError
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps descriptions as argparse does, but keeps a titled list (an epilog whose first line ends
+    with a colon: ``examples:``, ``presets (--model):``) line by line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.partition("\n")[0].endswith(":"):
+            return "\n".join(indent + line for line in text.splitlines())
+        # argparse's own wrapping, written out (the layout test keeps argparse's privates private)
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent)
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with dcgan's errors: one line that names the subcommand and where its help is."""
+    """argparse with dcgan's errors: the subcommand's short usage, then one line that names the
+    subcommand and where its help is."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def short_usage(self) -> str:
+        """``usage: dcgan VERB POSITIONALS --required X [options]``: one line, whatever the verb's
+        number of flags (the full list is one ``--help`` away)."""
+        parts = [self.prog]
+        optional = False
+        for action in self._actions:
+            if action.option_strings:
+                if action.required:
+                    parts.append(f"{action.option_strings[0]} {action.metavar or action.dest.upper()}")
+                elif action.help is not argparse.SUPPRESS:
+                    optional = True
+            elif action.help is not argparse.SUPPRESS:
+                metavar = action.metavar or action.dest
+                parts.append(f"{metavar} ..." if action.nargs in ("+", "*", argparse.REMAINDER,
+                                                                   argparse.PARSER) else str(metavar))
+        return "usage: " + " ".join(parts + (["[options]"] if optional else []))
 
     def error(self, message: str):
-        self.exit(2, f"error: {self.prog}: {message}; `{self.prog} --help` lists its options\n")
+        self.exit(2, f"{self.short_usage()}\nerror: {self.prog}: {message}; `{self.prog} --help` lists "
+                     "its options\n")
+
+
+EXAMPLES = ("dcgan train --model lean --data mnist", "dcgan sample runs/0001-lean-mnist --n 64 --out grid.png",
+            "dcgan eval runs/0001-lean-mnist --n 10000")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import commands
+    from .commands.options import examples
 
     parser = Parser(prog="dcgan", description="Train, sample, explore and evaluate "
-                                     "deep convolutional GANs.")
-    parser.add_argument("--version", action="version", version=f"dcgan {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+                                     "deep convolutional GANs.", epilog=examples(*EXAMPLES))
+    parser.add_argument("--version", action="version", version=f"dcgan {__version__}",
+                        help="print dcgan's version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                help="what to do (`dcgan COMMAND --help` for its options and examples)")
     modules = [importlib.import_module(f"{commands.__name__}.{m.name}")
                for m in pkgutil.iter_modules(commands.__path__)]
     for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 50), m.__name__)):

@@ -129,3 +129,23 @@ def test_eval_defaults_to_the_runs_own_data_and_warns_when_n_is_small(tiny_mnist
     assert result["data"] == "fashion-mnist" and result["protocol"]["n_generated"] == 40
     assert result["protocol"]["extractor"] == "fashion-mnist-classifier"
     assert "biased upward" in capsys.readouterr().err
+
+
+def test_eval_says_each_stage_and_draws_bars_only_on_a_terminal(tiny_mnist, tiny_run, capsys, monkeypatch):
+    import sys
+
+    assert main(["eval", str(tiny_run), "--n", "40"]) == 0  # stderr is no terminal here: no bar
+    out, err = capsys.readouterr()
+    for stage in (f"dcgan: generating 40 images from {tiny_run} (seed 0, on cpu)",
+                  "dcgan: features of mnist test (40 images): computing them once (then cached in",
+                  "dcgan: features of the 40 generated images", "dcgan: metrics: fid, kid"):
+        assert stage in err
+    assert "\r" not in err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["eval", str(tiny_run), "--n", "40"]) == 0
+    out2, err = capsys.readouterr()
+    assert "features of mnist test (40 images): cached in" in err
+    assert "\rgenerating:" in err and "/40 [" in err and "\rfeatures:" in err  # tqdm's bars
+    assert json.loads(out2.splitlines()[-1])["metrics"] == json.loads(out.splitlines()[-1])["metrics"]
+    assert main(["eval", str(tiny_run), "--n", "40", "--no-progress"]) == 0
+    assert "\r" not in capsys.readouterr().err

@@ -88,7 +88,7 @@ def test_pack_that_does_not_divide_the_batches_is_refused(tiny_mnist, tmp_path):
     (["--loss", "lsgan"], "loss"),
     (["--resolution", "12"], "resolution"),
     (["--data", "fashion-mnist"], "data"),
-    (["--model", "other"], "model"),
+    (["--model", "lean"], "model"),
     (["--batch-size", "16"], "batch_size"),
     (["--lr", "0.001"], "lr_d, lr_g"),
 ])

@@ -85,3 +85,59 @@ def test_dry_run_refuses_what_the_run_would_refuse(capsys, tmp_path):
     assert cli(["train", "--model", "dcgan64", "--data", "mnist", "--resolution", "64", "--dry-run"]) == 0
     planned = json.loads(capsys.readouterr().out)["arch"]
     assert planned["resolution"] == 64 and planned["channels"] == 1 and planned["model"] == "dcgan64"
+
+
+def _dry(capsys, argv):
+    capsys.readouterr()
+    assert main(["train", *argv, "--dry-run"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_train_from_a_config_repeats_the_run_and_only_given_flags_override_it(tiny_mnist, tmp_path, capsys):
+    from conftest import assert_same_run, tiny
+
+    first = tiny(tmp_path / "a", max_steps=2, seed=3, lr_g=3e-4, log_every=1, keep=5)
+    config = first / "config.json"
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "b")]) == 0
+    assert_same_run(first, tmp_path / "b")  # the same settings: the same weights, bit for bit
+    again = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert {k: v for k, v in again.items() if k != "out"} == \
+        {k: v for k, v in json.loads(config.read_text()).items() if k != "out"}
+    # flags given on the command line win; argparse's defaults (--no-progress, --device) never do
+    got = _dry(capsys, ["--config", str(config), "--seed", "5", "--lr", "1e-3"])
+    assert (got["seed"], got["lr_g"], got["lr_d"]) == (5, 1e-3, 1e-3)
+    assert (got["max_steps"], got["resolution"], got["log_every"], got["keep"], got["progress"]) == \
+        (2, 8, 1, 5, False)
+    assert got["out"] is None  # a new numbered folder, never the first run's
+    assert _dry(capsys, ["--config", str(first)])["lr_g"] == 3e-4  # the run folder works too
+    # a new loss brings its own gradient-penalty weight instead of the config's
+    assert _dry(capsys, ["--config", str(config), "--loss", "wgan-gp", "--update", "alternating"])["gp_weight"] == 10
+    # the Python API: a path or a dict, keyword arguments override
+    assert dcgan.train(config=config, out=str(tmp_path / "c"), max_steps=1) == tmp_path / "c"
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["lr_g"] == 3e-4
+    dcgan.train(config=json.loads(config.read_text()), seed=7, lr=1e-3, dry_run=True)
+    got = json.loads(capsys.readouterr().out)
+    assert (got["seed"], got["lr_g"], got["lr_d"]) == (7, 1e-3, 1e-3)
+
+
+@pytest.mark.parametrize("config, message", [
+    ("missing.json", "no such file"), (3, "not int"), ({"epochs": 1, "nope": 2}, "unknown setting"),
+])
+def test_a_bad_config_is_one_sentence(tiny_mnist, tmp_path, config, message):
+    with pytest.raises(dcgan.DcganError, match=message):
+        dcgan.train(config=config, dry_run=True)
+    (tmp_path / "bad.json").write_text("{not json")
+    assert main(["train", "--config", str(tmp_path / "bad.json")]) == 2
+
+
+def test_resume_with_epochs_goes_past_the_first_runs_max_steps(tiny_mnist, tmp_path, capsys):
+    from conftest import steps_of, tiny
+
+    run = tiny(tmp_path / "r", epochs=1, max_steps=3)  # 8 steps per epoch
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0  # nothing left: says why
+    assert "nothing left to train" in capsys.readouterr().err and steps_of(run) == [3]
+    dcgan.train(resume=run, epochs=2)
+    assert steps_of(run)[-1] == 16 and json.loads((run / "config.json").read_text())["max_steps"] is None
+    dcgan.train(resume=run, epochs=2)
+    err = capsys.readouterr().err
+    assert "all 2 epoch(s) are done" in err and "--epochs 12" in err and steps_of(run)[-1] == 16

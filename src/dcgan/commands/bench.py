@@ -5,19 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import add_device, add_recipe_speed
+from .options import add_device, add_recipe_speed, examples
 
 ORDER = 60
 
 
 def add(sub) -> None:
+    from ..models import PRESETS
     from ..training.updates import UPDATES
 
     p = sub.add_parser("bench", help="measure training and sampling images/s",
                        description="Median images/s over timed windows after warm-up (with min/max), "
                        "for training (real images through D per D+G step pair) and for sampling. "
-                       "Uses random uint8 data of the preset's shape; writes no files.")
-    p.add_argument("--model", default="tf-tutorial")
+                       "Uses random uint8 data of the preset's shape; writes no files.",
+                       epilog=examples("dcgan bench --model lean --device cuda",
+                                       "dcgan bench --model dcgan64 --batch-size 256 --precision bf16 --json",
+                                       "dcgan bench --only sample --sample-batch 1000"))
+    p.add_argument("--model", default="tf-tutorial", choices=list(PRESETS), metavar="PRESET",
+                   help=f"preset ({', '.join(PRESETS)}; default tf-tutorial)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     add_device(p, "auto")
     add_recipe_speed(p)

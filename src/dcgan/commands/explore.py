@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import threading
 
-from .options import add_device, output_path
+from .options import add_device, add_target, check_out, examples, output_path
 
 ORDER = 33
 
 
 def add(sub) -> None:
-    p = sub.add_parser("explore", help="a local page with sliders over the generator's noise space")
-    p.add_argument("target", metavar="RUN_DIR|CHECKPOINT")
+    p = sub.add_parser("explore", help="a local page with sliders over the generator's noise space",
+                       epilog=examples("dcgan explore runs/0001-lean-mnist --open",
+                                       "dcgan explore generator.onnx --port 0",
+                                       "dcgan explore runs/0001-lean-mnist --screenshot page.png"))
+    add_target(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: "
                    "this machine only)")
     p.add_argument("--port", type=int, default=8765, help="default 8765; 0 picks a free port")
@@ -27,6 +30,7 @@ def add(sub) -> None:
 def run_explore(args: argparse.Namespace) -> int:
     from ..generation.explorer import Explorer, make_server, serve
 
+    check_out("--screenshot", args.screenshot, (".png",))
     if not args.screenshot:
         serve(args.target, args.host, args.port, args.device, args.open)
         return 0

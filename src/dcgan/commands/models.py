@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_arch
+from .options import add_arch, examples
 
 ORDER = 40
 
 
 def add(sub) -> None:
-    p = sub.add_parser("models", help="list the presets")
+    from ..models import PRESETS
+
+    p = sub.add_parser("models", help="list the presets",
+                       epilog=examples("dcgan models", "dcgan models | grep 64x64",
+                                       "dcgan summary --model lean"))
     p.set_defaults(func=run_models)
-    p = sub.add_parser("summary", help="layer table of a preset's generator and discriminator")
-    p.add_argument("model")
-    p.add_argument("--resolution", type=int)
-    p.add_argument("--channels", type=int)
+    p = sub.add_parser("summary", help="layer table of a preset's generator and discriminator",
+                       epilog=examples("dcgan summary --model tf-tutorial",
+                                       "dcgan summary --model dcgan64 --arch ngf=64 --arch ndf=64",
+                                       "dcgan summary --model lean --resolution 32 --channels 3"))
+    names = f"preset ({', '.join(PRESETS)}; `dcgan models` lists them)"
+    p.add_argument("--model", choices=list(PRESETS), metavar="PRESET", help=names + ", as in dcgan train")
+    p.add_argument("preset", nargs="?", choices=[*PRESETS, None], metavar="PRESET",
+                   help="the same, the older spelling: dcgan summary tf-tutorial")
+    p.add_argument("--resolution", type=int, help="image size (default: the preset's)")
+    p.add_argument("--channels", type=int, help="1 (grey) or 3 (RGB); default: the preset's")
     add_arch(p, default=[])
     p.set_defaults(func=run_summary)
 
@@ -38,6 +48,13 @@ def run_summary(args: argparse.Namespace) -> int:
     from ..models import build_discriminator, build_generator, get_preset
     from ..models.summary import summarize
 
+    from ..errors import DcganError
+
+    if args.model and args.preset and args.model != args.preset:
+        raise DcganError(f"two presets given ({args.preset} and --model {args.model}); give one")
+    args.model = args.model or args.preset
+    if args.model is None:
+        raise DcganError("which preset? e.g. dcgan summary --model tf-tutorial (`dcgan models` lists them)")
     extra = dict(args.arch_options)
     arch = get_preset(args.model).arch(channels=args.channels, resolution=args.resolution, **extra)
     G, D = build_generator(arch), build_discriminator(arch)

@@ -8,6 +8,26 @@ import argparse
 S = argparse.SUPPRESS
 
 
+def examples(*lines: str) -> str:
+    """The epilog of a verb's --help: a few commands to copy (cli.HelpFormatter keeps the lines)."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def check_out(flag: str, out: str | None, suffixes: tuple[str, ...], folder: bool = False) -> None:
+    """Refuse an output file whose suffix no format of this verb writes, before any work, naming
+    the suffixes that exist (``folder``: a trailing slash or a suffix-less name is a folder)."""
+    from pathlib import Path
+
+    from ..errors import DcganError
+
+    if out is None or Path(out).suffix.lower() in suffixes:
+        return
+    if folder and (out.endswith(("/", "\\")) or not Path(out).suffix or Path(out).is_dir()):
+        return
+    kinds = ", ".join(suffixes) + (" or a folder/" if folder else "")
+    raise DcganError(f"{flag} {out}: no format is written as {Path(out).suffix or 'that'}; use {kinds}")
+
+
 def output_path(text: str) -> str:
     """``type=`` of every flag naming something dcgan writes: never inside a run's checkpoint folder
     (checkpoint.refuse_checkpoint_output), checked before any work starts."""
@@ -36,7 +56,8 @@ def add_arch(p: argparse.ArgumentParser, **kw) -> None:
 
 
 def add_target(p: argparse.ArgumentParser, what: str = "RUN_DIR|CHECKPOINT") -> None:
-    p.add_argument("target", metavar=what, help="run folder, checkpoint folder or generator .safetensors")
+    p.add_argument("target", metavar=what, help="run folder, checkpoint folder, generator .safetensors "
+                   "or any file of `dcgan export`")
 
 
 def add_device(p: argparse.ArgumentParser, default: str | None = "auto") -> None:

@@ -5,28 +5,35 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import add_device, add_generator_choice, output_path
+from .options import add_device, add_generator_choice, add_target, check_out, examples, output_path
 
 ORDER = 20
 
 
 def add(sub) -> None:
-    p = sub.add_parser("sample", help="generate images from a run or checkpoint")
-    p.add_argument("target", metavar="RUN_DIR|CHECKPOINT", help="run folder, checkpoint folder or "
-                   "generator .safetensors")
+    p = sub.add_parser("sample", help="generate images from a run or checkpoint",
+                       epilog=examples("dcgan sample runs/0001-lean-mnist --n 64 --out grid.png",
+                                       "dcgan sample runs/0001-lean-mnist --n 10000 --out samples.npz",
+                                       "dcgan sample generator.onnx --n 16 --seed 3 --out pngs/"))
+    add_target(p)
     p.add_argument("--n", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--out", default="samples.png", type=output_path,
                    help="grid.png | images.npz | folder/ (default "
                    "samples.png)")
     add_device(p, "auto")
-    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--batch-size", type=int, default=500, help="images per forward pass (default 500; "
+                   "the same images whatever it is)")
     add_generator_choice(p)
     p.set_defaults(func=run_sample)
 
-    p = sub.add_parser("discriminate", help="the discriminator's decision on image files")
-    p.add_argument("target", metavar="RUN_DIR|CHECKPOINT")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p = sub.add_parser("discriminate", help="the discriminator's decision on image files",
+                       epilog=examples("dcgan discriminate runs/0001-lean-mnist digit.png",
+                                       "dcgan discriminate runs/0001-lean-mnist pngs/*.png --json"))
+    p.add_argument("target", metavar="RUN_DIR|CHECKPOINT", help="a run folder or checkpoint folder "
+                   "(D is not exported)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, WebP) of D's input size "
+                   "(e.g. from dcgan sample --out folder/)")
     add_device(p, "auto")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run_discriminate)
@@ -35,6 +42,7 @@ def add(sub) -> None:
 def run_sample(args: argparse.Namespace) -> int:
     from ..generation.sampling import sample
 
+    check_out("--out", args.out, (".png", ".npz"), folder=True)
     out = sample(args.target, n=args.n, seed=args.seed, out=args.out, device=args.device,
                  batch_size=args.batch_size, bn=args.bn, ema=args.ema)
     print(f"wrote {args.n} images to {out}")

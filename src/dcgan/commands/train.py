@@ -6,54 +6,75 @@ from __future__ import annotations
 import argparse
 import json
 
-from .options import S, add_arch, add_data_dir, add_device, add_recipe_speed, output_path
+from .options import S, add_arch, add_data_dir, add_device, add_recipe_speed, examples, output_path
 
 ORDER = 10
 
 
+def _presets() -> str:
+    from ..models import PRESETS
+
+    width = max(map(len, PRESETS))
+    return "presets (--model; `dcgan models` adds their sizes):\n" + "\n".join(
+        f"  {p.name:<{width}}  {p.summary}" for p in PRESETS.values())
+
+
 def add(sub) -> None:
-    p = sub.add_parser("train", help="train a GAN (the tutorials' notebooks as one command)",
-                       description="Train a generator and a discriminator. Flags override the "
-                       "preset's recipe; `--dry-run` prints the resolved config.",
-                       argument_default=S)
-    p.add_argument("--model", help="preset name (`dcgan models`), default tf-tutorial")
-    p.add_argument("--data", help="data set name (`dcgan data list`) or a folder of images, default mnist")
-    from ..training.config import ON_FAILURE, ON_NAN
+    from ..generation.batchnorm import BN_MODES
+    from ..models import PRESETS
+    from ..training.config import AUGMENTS, ON_FAILURE, ON_NAN, SCHEDULES
     from ..training.losses import LOSSES
     from ..training.updates import UPDATES
 
-    p.add_argument("--loss", choices=list(LOSSES), help="the objective (default: the preset's)")
-    p.add_argument("--update", choices=list(UPDATES), help="how D and G steps interleave "
+    p = sub.add_parser("train", help="train a GAN (the tutorials' notebooks as one command)",
+                       description="Train a generator and a discriminator. Flags override the "
+                       "preset's recipe (and --config's settings); `--dry-run` prints the resolved config.",
+                       epilog=_presets() + "\n\n" + examples(
+                           "dcgan train --model lean --data mnist",
+                           "dcgan train --model dcgan64 --data emoji --epochs 25 --ema 0.999",
+                           "dcgan train --config runs/0001-lean-mnist/config.json --seed 1",
+                           "dcgan train --resume runs/0001-lean-mnist --epochs 10"),
+                       argument_default=S)
+    pre = "default: the preset's"
+    augmented = ", ".join(f"{name}'s {pr.recipe['augment']}" for name, pr in PRESETS.items() if pr.recipe.get("augment"))
+    p.add_argument("--model", choices=list(PRESETS), metavar="PRESET",
+                   help="preset name (listed below), default tf-tutorial")
+    p.add_argument("--data", help="data set name (`dcgan data list`) or a folder of images "
                    "(default: the preset's)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="learning rate of both G and D")
-    p.add_argument("--lr-g", type=float)
-    p.add_argument("--lr-d", type=float)
-    p.add_argument("--beta1", type=float)
-    p.add_argument("--beta2", type=float)
-    p.add_argument("--adam-eps", type=float)
-    p.add_argument("--n-critic", type=int, help="D updates per G update")
-    p.add_argument("--gp-weight", type=float, help="WGAN-GP penalty weight (default 10)")
+    p.add_argument("--config", metavar="CONFIG_JSON", help="start from a run's config.json (every "
+                   "setting of that run; the flags given here override it; a new run folder)")
+    p.add_argument("--loss", choices=list(LOSSES), help=f"the objective ({pre})")
+    p.add_argument("--update", choices=list(UPDATES), help=f"how D and G steps interleave ({pre})")
+    p.add_argument("--epochs", type=int, help=f"passes over the data ({pre})")
+    p.add_argument("--batch-size", type=int, help=f"images per step ({pre})")
+    p.add_argument("--lr", type=float, help=f"learning rate of both G and D ({pre})")
+    p.add_argument("--lr-g", type=float, help=f"G's learning rate ({pre})")
+    p.add_argument("--lr-d", type=float, help=f"D's learning rate ({pre})")
+    p.add_argument("--beta1", type=float, help=f"Adam's beta1 ({pre})")
+    p.add_argument("--beta2", type=float, help=f"Adam's beta2 ({pre})")
+    p.add_argument("--adam-eps", type=float, help=f"Adam's epsilon ({pre})")
+    p.add_argument("--n-critic", type=int, help="D updates per G update (default 1)")
+    p.add_argument("--gp-weight", type=float, help="WGAN-GP penalty weight (default: the loss's, 10 "
+                   "for wgan-gp)")
     p.add_argument("--soft-labels", action="store_true", help="real targets U(0.7,1), fake U(0,0.3)")
-    p.add_argument("--label-flip", type=float, help="fraction of D targets flipped")
-    p.add_argument("--g-dropout", type=float, help="dropout after G's hidden activations")
+    p.add_argument("--label-flip", type=float, help="fraction of D targets flipped (default 0)")
+    p.add_argument("--g-dropout", type=float, help="dropout after G's hidden activations (default 0)")
     p.add_argument("--pack", type=int, metavar="M", help="PacGAN: D judges packs of M samples "
-                   "stacked along the channels (2 in PacDCGAN2); 1: off")
+                   "stacked along the channels (2 in PacDCGAN2); default 1: off")
     p.add_argument("--ema", type=float, metavar="DECAY", help="keep an exponential moving average of "
-                   "G's weights with this decay (e.g. 0.999); grids, samples and exports use it")
-    from ..training.config import AUGMENTS, SCHEDULES
-
+                   "G's weights with this decay (e.g. 0.999); grids, samples and exports use it "
+                   f"({pre}, else 0: off)")
     p.add_argument("--r1", type=float, metavar="GAMMA", help="zero-centred gradient penalty "
-                   "GAMMA/2 E|grad D(x)|^2 on real images (default 0: off)")
+                   f"GAMMA/2 E|grad D(x)|^2 on real images ({pre}, else 0: off)")
     p.add_argument("--r2", type=float, metavar="GAMMA", help="the same penalty on generated images "
-                   "(default 0: off)")
+                   f"({pre}, else 0: off)")
     p.add_argument("--reg-every", type=int, metavar="K", help="lazy regularisation: the R1/R2 "
-                   "penalties every K steps, scaled by K (default 1)")
+                   f"penalties every K steps, scaled by K ({pre}, else 1)")
     p.add_argument("--spectral-norm", action="store_true", help="spectral normalisation of D's conv "
                    "and linear layers")
     p.add_argument("--augment", metavar="POLICY", help="differentiable augmentation of every image D "
-                   f"sees: a comma-separated subset of {','.join(AUGMENTS)} (default: none)")
+                   f"sees: a comma-separated subset of {','.join(AUGMENTS)} ({pre}: none, {augmented}; "
+                   "--augment '' turns it off)")
     p.add_argument("--lr-schedule", choices=SCHEDULES, help="learning rate over the run (default "
                    "constant)")
     p.add_argument("--lr-end", type=float, metavar="FRACTION", help="where cosine/linear decay ends, "
@@ -62,15 +83,15 @@ def add(sub) -> None:
                    "constant)")
     p.add_argument("--gamma-end", type=float, metavar="FRACTION", help="where its decay ends "
                    "(default 0.1)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="seed of weights, noise and data order (default 0)")
     p.add_argument("--max-steps", type=int, help="stop after N steps in total")
     p.add_argument("--limit", type=int, help="train on the first N images only")
     p.add_argument("--resolution", type=int, help="image size (default: the data set's)")
-    p.add_argument("--channels", type=int, help="1 or 3 (default: the data set's)")
+    p.add_argument("--channels", type=int, help="1 (grey) or 3 (RGB); default: the data set's")
     add_arch(p)
-    p.add_argument("--ckpt-every", type=int, help="checkpoint every N epochs (default 15)")
+    p.add_argument("--ckpt-every", type=int, help=f"checkpoint every N epochs ({pre})")
     p.add_argument("--ckpt-every-steps", type=int, help="also checkpoint every N steps")
-    p.add_argument("--keep", type=int, help="checkpoints kept (default 3)")
+    p.add_argument("--keep", type=int, help="checkpoints kept (default 3; 0: all)")
     p.add_argument("--log-every", type=int, help="steps per stats.jsonl line (default 50)")
     add_device(p, None)
     add_recipe_speed(p)
@@ -91,7 +112,7 @@ def add(sub) -> None:
                    "of 1k samples, warnings only); 0: neither")
     p.add_argument("--on-failure", choices=ON_FAILURE, help="what --eval-every does when it sees mode "
                    "collapse, D winning or frozen losses (default warn)")
-    p.add_argument("--sample-bn", choices=["precise", "running"],
+    p.add_argument("--sample-bn", choices=BN_MODES,
                    help="BatchNorm statistics of the sample grids: precise (default; re-estimated for "
                         "the current weights) or running (the tutorial's training=False, which lags "
                         "early in training)")
@@ -109,13 +130,14 @@ def run(args: argparse.Namespace) -> int:
     for key in ("func", "command"):
         opts.pop(key, None)
     resume, dry = opts.pop("resume", None), opts.pop("dry_run", False)
+    config = opts.pop("config", None)
     lr = opts.pop("lr", None)
     if lr is not None:
         opts.setdefault("lr_g", lr)
         opts.setdefault("lr_d", lr)
     if "arch_options" in opts:
         opts["arch_options"] = dict(opts["arch_options"])
-    run_dir = train(opts, resume=resume, dry_run=dry)
+    run_dir = train(opts, resume=resume, dry_run=dry, config=config)
     if not dry:
         print(json.dumps({"run": str(run_dir)}))
     return 0

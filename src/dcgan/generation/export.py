@@ -73,9 +73,16 @@ def _export_weights(target: str | Path, fmt: str | None = None, out: str | Path 
 
     refuse_checkpoint_output(out)  # an export over a checkpoint's generator would end the run
     out = Path(out)
-    fmt = fmt or SUFFIX.get(out.suffix.lower())
+    implied = SUFFIX.get(out.suffix.lower())
+    if fmt is None and implied is None:
+        raise DcganError(f"--out {out}: no format is written as {out.suffix or 'a name without a suffix'}; "
+                         f"use {', '.join(SUFFIX)}, or name one with --format ({', '.join(FORMATS)})")
+    fmt = fmt or implied
     if fmt not in FORMATS:
         raise DcganError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if implied not in (None, fmt):
+        raise DcganError(f"--out {out} names a {implied} file but --format is {fmt}; use "
+                         f"{', '.join(s for s, f in SUFFIX.items() if f == fmt)} for {fmt}")
     G, meta = load_generator(target, "cpu")
     info = export_metadata(meta)
     if fmt == "safetensors":

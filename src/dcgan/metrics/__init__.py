@@ -11,6 +11,10 @@ of the real reference split are cached under ``<data root>/eval-cache/``, keyed 
 sha256, the extractor's weights sha256 and n, with the cache file's own sha256 in a ``.sha256``
 sidecar: a cache that does not match it (edited, damaged, or from before the sidecar) is computed
 again, never trusted, since it would change the FID under the same protocol hashes.
+
+``dcgan eval`` passes ``log`` (stage lines: generating, the reference features cached or computed,
+the generated images' features, the metrics) and ``progress`` (a bar over images, where stderr is
+a terminal); training's health checks pass neither and stay quiet.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +32,51 @@ import torch
 from ..data.holdout import HELD_OUT, RULE as HELD_OUT_RULE
 from ..version import __version__
 from ..errors import DcganError
-from .features import check_images, default_kind, extractor
+from .features import BATCH, check_images, default_kind, extractor
 from .classifiers import PROTOCOLS
 from .registry import DC_K, DEFAULT, METRICS, PR_K, Sets, compute, frechet_distance, gaussian_stats
 
 REFERENCE_SPLIT = "test"  # of data that has one; see data.reference
 FAKE_SEED = 0
+Log = Callable[[str], None] | None
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(total: int, what: str, progress: bool):
+    """A tqdm bar over ``total`` images on stderr, where it is a terminal and ``progress`` is on."""
+    if not (progress and sys.stderr.isatty()):
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=what, unit="img", dynamic_ncols=True, leave=False)
+
+
+def extract(ext, images: torch.Tensor, what: str = "features", progress: bool = False):
+    """``ext(images)`` in the extractor's own batches (``ext.batch``, else BATCH images, so the
+    numbers are the same as one call), with a bar."""
+    bar, parts = _bar(len(images), what, progress), []
+    for chunk in images.split(getattr(ext, "batch", BATCH)):
+        parts.append(ext(chunk))
+        bar.update(len(chunk))
+    bar.close()
+    return tuple(None if parts[0][k] is None else np.concatenate([p[k] for p in parts]) for k in range(3))
+
+
+def _say(log: Log, text: str) -> None:
+    if log is not None:
+        log(f"dcgan: {text}")
 
 
 def real_features(data: str, ext, n: int, split: str | None = None,
-                  data_dir: str | None = None,
-                  resolution: int | None = None) -> tuple[np.ndarray, np.ndarray | None, dict]:
+                  data_dir: str | None = None, resolution: int | None = None, log: Log = None,
+                  progress: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """Features of the first ``n`` images of a real split, from the cache when it is valid.
     ``split=None``: the data's reference split (``data.reference``: test, else held out)."""
     from safetensors.numpy import load_file, save
@@ -61,12 +100,14 @@ def real_features(data: str, ext, n: int, split: str | None = None,
             if sha256_file(path) != sidecar.read_text().strip():
                 raise ValueError("its sha256 does not match its .sha256 sidecar")
             t = load_file(str(path))
+            _say(log, f"features of {data} {split} ({n:,} images): cached in {path}")
             return t["features"], t.get("labels"), info
         except Exception as exc:  # edited or damaged: recomputed, never trusted
             print(f"dcgan: eval cache {path.name} cannot be trusted ({exc}); computing it again",
                   file=sys.stderr)
             path.unlink(missing_ok=True)
-    feats, _, labels = ext(images_set.images[:n])
+    _say(log, f"features of {data} {split} ({n:,} images): computing them once (then cached in {path})")
+    feats, _, labels = extract(ext, images_set.images[:n], f"{data} {split}", progress)
     tensors = {"features": np.ascontiguousarray(feats)}
     if labels is not None:
         tensors["labels"] = np.ascontiguousarray(labels.astype(np.int64))
@@ -78,7 +119,7 @@ def real_features(data: str, ext, n: int, split: str | None = None,
 def load_images(target: str | Path, n: int, channels: int, resolution: int,
                 grid: tuple[int, int] | None = None, seed: int = FAKE_SEED,
                 device: str = "cpu", bn: str | None = None,
-                ema: bool | None = None) -> tuple[torch.Tensor, dict]:
+                ema: bool | None = None, log: Log = None, progress: bool = False) -> tuple[torch.Tensor, dict]:
     """Generated images as uint8 (N, C, H, W) and a description of where they came from."""
     path = Path(target)
     if not path.exists():
@@ -101,9 +142,17 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
     from ..generation.sampling import generate
 
     G, meta = load_generator(path, device, bn, ema)
-    images = torch.cat(list(generate(G, n, seed)))
+    _say(log, f"generating {n:,} images from {path} (seed {seed}, on {device})")
+    images = torch.cat(list(_counted(generate(G, n, seed), _bar(n, "generating", progress))))
     return images, {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE, ema)),
                     "step": meta.get("step"), "seed": seed, "bn": meta.get("bn")}
+
+
+def _counted(batches: Iterable[torch.Tensor], bar) -> Iterable[torch.Tensor]:
+    for batch in batches:
+        bar.update(len(batch))
+        yield batch
+    bar.close()
 
 
 def _fix(images: torch.Tensor, channels: int) -> torch.Tensor:
@@ -219,12 +268,14 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
              features: str = "auto", grid: tuple[int, int] | str | None = None,
              seed: int = FAKE_SEED, data_dir: str | None = None, device: str = "cpu",
              metrics: tuple[str, ...] = DEFAULT, split: str | None = None,
-             bn: str | None = None, ema: bool | None = None) -> dict[str, Any]:
+             bn: str | None = None, ema: bool | None = None, log: Log = None,
+             progress: bool = False) -> dict[str, Any]:
     """Every metric for ``target`` against ``data``'s reference split; see the module docstring.
 
     ``features="auto"``: the shipped classifier where one reads ``data``, else Inception-v3.
     ``split=None``: the test split, else the held-out tenth of one-split data (``data.holdout``).
-    ``data`` may be a folder of images, measured at the generated images' resolution."""
+    ``data`` may be a folder of images, measured at the generated images' resolution.
+    ``log``: a callable for one line per stage; ``progress``: bars where stderr is a terminal."""
     from .. import data as datasets
 
     if not isinstance(n, int) or n <= DC_K:
@@ -247,7 +298,8 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
     if isinstance(target, torch.Tensor):
         fake, source = target, {"kind": "tensor"}
     else:
-        fake, source = load_images(target, n, channels, resolution, grid, seed, device, bn, ema)
+        fake, source = load_images(target, n, channels, resolution, grid, seed, device, bn, ema,
+                                   log, progress)
     fake = fake[:n]
     if features == "classifier":
         check_images(fake, channels, resolution, data)
@@ -255,14 +307,17 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
         raise DcganError(f"{target} holds {len(fake)} image(s); metrics need at least 2")
     # Inception compares at the generator's resolution: the real images resized as training did
     real, _, ref = real_features(data, ext, n, split, data_dir,
-                                 None if features == "classifier" else fake.shape[-1])
+                                 None if features == "classifier" else fake.shape[-1],
+                                 log=log, progress=progress)
     if len(fake) < FID_MIN_N:
         print(f"dcgan: note: FID and KID from {len(fake)} < {FID_MIN_N:,} samples are biased upward; "
               "compare runs only at the same --n (10,000 is the protocol of BENCHMARKS.md)", file=sys.stderr)
-    fake_feats, fake_probs, fake_labels = ext(fake)
+    _say(log, f"features of the {len(fake):,} {'generated' if source['kind'] == 'generator' else 'given'} images")
+    fake_feats, fake_probs, fake_labels = extract(ext, fake, "features", progress)
     proto = PROTOCOLS.get(data)  # how its modes are counted (a folder of images has no classes)
     sets = Sets(real, fake_feats, fake_probs, fake_labels, n_classes=ext.n_classes,
                 mode_min_count=proto.mode_min_count if proto else None, seed=seed)
+    _say(log, f"metrics: {', '.join(metrics)}")
     values = compute(sets, metrics)
     return {
         "data": data, "source": source, "metrics": values,

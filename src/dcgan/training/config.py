@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
     unknown = set(overrides) - names
     if unknown:
         raise DcganError(f"unknown setting(s) {sorted(unknown)}")
-    given = {k: v for k, v in overrides.items() if v is not None}
+    given = check_types({k: v for k, v in overrides.items() if v is not None})
     cfg = TrainConfig(**given)
     preset = get_preset(cfg.model)
     if cfg.data is None:
@@ -175,6 +176,28 @@ def parse_trackers(log_to: Any, tensorboard: Any) -> tuple[str, bool]:
 
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed's range
+KINDS = {"int": "a whole number", "float": "a number", "bool": "True or False", "str": "a string (or a path)",
+         "dict[str, Any]": "a dict"}
+
+
+def check_types(given: dict[str, Any]) -> dict[str, Any]:
+    """Each given setting has its field's type (a path where a string goes becomes one), so a wrong
+    type is a sentence here, not a TypeError mid-run."""
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    out = {}
+    for key, value in given.items():
+        allowed = [t.strip() for t in types[key].split("|") if t.strip() != "None"] if key in types else []
+        if "str" in allowed and isinstance(value, os.PathLike):
+            value = os.fspath(value)  # data, data_dir, out: a pathlib.Path is fine
+        ok = any(isinstance(value, bool) if t == "bool" else
+                 not isinstance(value, bool) and isinstance(value, {"int": int, "float": (int, float), "str": str,
+                                                                    "dict[str, Any]": dict}[t])
+                 for t in allowed) if allowed else True  # unknown names are refused by resolve
+        if not ok:
+            raise DcganError(f"setting {key}={value!r} must be {' or '.join(KINDS[t] for t in allowed)} "
+                             f"(got {type(value).__name__})")
+        out[key] = value
+    return out
 
 
 def _number(value: Any) -> bool:
@@ -232,9 +255,45 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
                        pack=cfg.pack, spectral_norm=cfg.spectral_norm, **cfg.arch_options)
 
 
+# What config.json records beside the settings (run.py's _write_config): facts of the run, not settings.
+RECORDED = ("arch", "device_name", "world_size", "torch", "d_output")
+
+
+def load_config(config: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``config`` (a dict, a run's config.json, or its run folder) to start a new
+    run from: its own folder, so ``out`` is dropped, and the recorded facts with it."""
+    import json
+
+    if isinstance(config, (str, Path)):
+        path = Path(config).expanduser()
+        if path.is_dir():
+            path = path / "config.json"
+        try:
+            config = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise DcganError(f"--config {path}: no such file; give a run's config.json (or its run "
+                             "folder)") from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise DcganError(f"--config {path} is not readable JSON ({exc}); give a run's config.json") from None
+    if not isinstance(config, dict):
+        raise DcganError(f"config must be a dict of settings or the path of a run's config.json, not "
+                         f"{type(config).__name__}")
+    return {k: v for k, v in config.items() if k not in RECORDED and k != "out"}
+
+
+def merge_config(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``config``'s settings under the explicitly given ``overrides``. A setting the config only
+    holds because another one implied it follows that one: a new --loss brings its own --gp-weight."""
+    config = dict(config)
+    if "loss" in overrides and "gp_weight" not in overrides:
+        config.pop("gp_weight", None)
+    return {**config, **{k: v for k, v in overrides.items() if v is not None}}
+
+
 def check_resume(saved: TrainConfig, overrides: dict[str, Any]) -> TrainConfig:
     """The saved config with the allowed overrides applied; any other change is refused."""
     current = saved.to_dict()
+    overrides = check_types({k: v for k, v in overrides.items() if v is not None})
     changed = sorted(k for k, v in overrides.items()
                      if v is not None and k in current and current[k] != v and k not in RESUMABLE)
     if changed:

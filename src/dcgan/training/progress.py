@@ -97,8 +97,10 @@ def summary(trainer: Trainer, last: dict[str, Any] | None) -> str:
                      f"{last['g_loss']:.4f}, D(x) {last['d_x']:.3f}, D(G(z)) {last['d_g_z']:.3f}, "
                      f"{last['images_per_s']:.0f} img/s")
     next_steps = [f"dcgan sample {q} --n 64 --out grid.png", f"dcgan report {q}"]
-    if trainer.epoch < trainer.cfg.epochs:
+    if trainer.stop_reason:
         next_steps.append(f"dcgan train --resume {q}")
+    elif trainer.epoch < trainer.cfg.epochs:  # stopped at --max-steps: --epochs lifts that limit
+        next_steps.append(f"dcgan train --resume {q} --epochs {trainer.cfg.epochs}")
     else:
         next_steps.append(f"dcgan train --resume {q} --epochs {trainer.cfg.epochs + 10}  # train on")
     lines.append("  next: " + "   |   ".join(next_steps))

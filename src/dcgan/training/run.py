@@ -23,7 +23,7 @@ from ..devices import describe
 from ..errors import DcganError
 from ..fsutil import RunLock, write_json
 from . import distributed
-from .config import TrainConfig, check_resume, plan_arch, resolve
+from .config import TrainConfig, check_resume, load_config, merge_config, plan_arch, resolve
 from .trainer import Trainer
 
 
@@ -36,11 +36,27 @@ def new_run_dir(root: Path, model: str, data: str) -> Path:
 
 
 def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = None,
-          dry_run: bool = False, **kwargs: Any) -> Path:
-    """Train a GAN; returns the run folder. ``train(model="tf-tutorial", epochs=1, limit=512)``."""
+          dry_run: bool = False, config: str | Path | dict[str, Any] | None = None, **kwargs: Any) -> Path:
+    """Train a GAN; returns the run folder. ``train(model="tf-tutorial", epochs=1, limit=512)``.
+
+    ``config``: start from another run's settings (its config.json or folder, or a dict), in a new
+    folder; the other arguments override them. ``resume``: continue that run folder itself."""
+    if overrides is not None and not isinstance(overrides, dict):
+        raise DcganError(f"train's settings are keyword arguments or a dict, not {type(overrides).__name__}")
     overrides = {**(overrides or {}), **kwargs}
+    lr = overrides.pop("lr", None)  # as --lr: both learning rates, unless one is given too
+    if lr is not None:
+        overrides.setdefault("lr_g", lr)
+        overrides.setdefault("lr_d", lr)
     if resume is not None:
+        if config is not None:
+            raise DcganError("give config= (a new run from those settings) or resume= (continue that "
+                             "run), not both")
+        if not isinstance(resume, (str, os.PathLike)):
+            raise DcganError(f"resume= takes a run folder, not {type(resume).__name__}")
         return _resume(Path(resume), overrides)
+    if config is not None:
+        overrides = merge_config(load_config(config), overrides)
     cfg = resolve(overrides)
     if dry_run:  # everything the run would check, short of reading data and weights
         print(json.dumps({**cfg.to_dict(), "arch": plan_arch(cfg)}, indent=2, sort_keys=True))
@@ -121,10 +137,27 @@ def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
         saved = TrainConfig.from_dict(state.get("config") or json.loads((run_dir / "config.json").read_text()))
         overrides.pop("out", None)
         cfg = check_resume(saved, overrides)
-        if dist.rank == 0:
+        if overrides.get("epochs") is not None and overrides.get("max_steps") is None and cfg.max_steps:
+            cfg.max_steps = None  # `--epochs N` asks for N epochs: the first run's step limit is spent
+        done = _already_done(cfg, state)
+        if done and dist.rank == 0:  # it still finishes the run's files (grid, GIF, report) below,
+            # in case the first run was stopped between its last checkpoint and them
+            print(f"dcgan: nothing left to train in {run_dir}: {done}", file=sys.stderr)
+        elif dist.rank == 0:
             print(f"dcgan: resuming {run_dir} from {newest.name} (epoch {state['epoch']}, "
                   f"step {state['step']})", file=sys.stderr)
         trainer = Trainer(cfg, run_dir, state=state, resume_from=newest)
         if dist.rank == 0:
             _write_config(run_dir, cfg, trainer)
         return trainer.fit()
+
+
+def _already_done(cfg: TrainConfig, state: dict[str, Any]) -> str | None:
+    """Why a resume would stop before its first step (one line saying how to train on), or None."""
+    if state["epoch"] >= cfg.epochs:
+        return (f"all {cfg.epochs} epoch(s) are done (step {state['step']}); give --epochs "
+                f"{cfg.epochs + 10} (or more) to train on")
+    if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
+        return (f"it stopped at --max-steps {cfg.max_steps}; give a larger --max-steps, or --epochs N "
+                "to train to N epochs")
+    return None
