@@ -106,20 +106,20 @@ def check_torch_zip(path: Path, limit: int = MAX_STATE_BYTES) -> None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise DcganError(f"{path} is not a torch.save archive ({exc}); it was not written by dcgan "
-                         "or is damaged") from None
+        raise DcganError(f"{path} cannot be loaded safely (not a torch.save zip: {exc}); it was "
+                         "not written by dcgan or is damaged") from None
     total = 0
     for info in infos:
         if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
-            raise DcganError(f"{path} has a compressed member {info.filename!r}; torch.save never "
-                             "compresses, so it was not written by dcgan")
+            raise DcganError(f"{path} cannot be loaded safely (a compressed member "
+                             f"{info.filename!r}, which torch.save never writes); it was not written by dcgan")
         total += info.file_size
     if total > size:
-        raise DcganError(f"{path}'s members claim {total:,} bytes but the file holds {size:,}; it "
-                         "is damaged")
+        raise DcganError(f"{path} cannot be loaded safely (its members claim {total:,} bytes but "
+                         f"the file holds {size:,}); it is damaged")
     if total > limit:
-        raise DcganError(f"{path} holds {mib(total)}, more than a training state dcgan loads "
-                         f"({mib(limit)})")
+        raise DcganError(f"{path} cannot be loaded safely: it holds {mib(total)}, more than a "
+                         f"training state dcgan loads ({mib(limit)})")
 
 
 def tensors_in(obj: Any, depth: int = 0) -> Iterator[Any]:
@@ -145,5 +145,5 @@ def check_tensor_storage(obj: Any, what: str | Path) -> None:
         need = t.numel() * t.element_size()
         have = t.untyped_storage().nbytes()
         if need > have or any(s == 0 for s, n in zip(t.stride(), t.shape) if n > 1):
-            raise DcganError(f"{what} holds a tensor of shape {tuple(t.shape)} over {have:,} bytes "
-                             "of storage; it was not written by dcgan")
+            raise DcganError(f"{what} cannot be loaded safely (a tensor of shape {tuple(t.shape)} over "
+                             f"{have:,} bytes of storage); it was not written by dcgan")

@@ -22,6 +22,7 @@ from ..devices import describe
 from ..errors import DcganError
 from ..fsutil import RunLock, write_json
 from . import distributed
+from . import state as train_state
 from .config import TrainConfig, check_resume, plan_arch, resolve
 from .trainer import Trainer
 
@@ -80,8 +81,8 @@ def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
         newest = ckpt.newest_good(run_dir, quiet=dist.rank != 0)
         if newest is None:
             raise DcganError(f"{run_dir} has no usable checkpoint to resume from; start a new run")
-        state = ckpt.load_state(newest)
-        saved = TrainConfig.from_dict(state.get("config") or json.loads((run_dir / "config.json").read_text()))
+        state = train_state.load(newest)
+        saved = TrainConfig.from_dict(train_state.resumed_config(state, run_dir))
         overrides.pop("out", None)
         cfg = check_resume(saved, overrides)
         if dist.rank == 0:
