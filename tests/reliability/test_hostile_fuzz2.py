@@ -105,6 +105,9 @@ archs = st.builds(_arch, st.sampled_from([*PRESETS, "nope", 3]),
                   st.dictionaries(st.sampled_from(ARCH_KEYS[1:]) | st.text(max_size=6), json_values, max_size=2))
 
 
+footprint(PRESETS["dcgan64"].arch())  # the meta device's first use imports modules (~60 MB traced), once
+
+
 def check_and_count(meta):
     meta = check_meta(meta, "fuzz.safetensors", (GENERATOR,))
     return footprint(meta["arch"])
