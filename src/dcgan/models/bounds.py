@@ -8,7 +8,9 @@ batch's activations on the ``meta`` device (no memory), so a caller refuses befo
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -62,13 +64,21 @@ def check_arch(arch: Any, what: str = "the architecture") -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Footprint:
-    parameters: int          # of the module, exactly
-    activation_bytes: int    # per image through G in inference: the two largest layer outputs, float32
+    parameters: int                      # of the module, exactly
+    activation_bytes: int                # per image through G in inference: its two largest layer outputs
+    shapes: dict[str, tuple[int, ...]]   # its state dict's tensor shapes, to compare with a file's
 
 
 def footprint(arch: dict[str, Any], part: str = "generator") -> Footprint:
-    """Parameters (and, for G, activations per image) of a checked architecture, counted on the
-    meta device: nothing is allocated. Raises DcganError over ``limits.MAX_PARAMETERS``."""
+    """Parameters, state-dict shapes and (for G) activations per image of a checked architecture,
+    counted on the meta device: nothing is allocated. Raises DcganError over
+    ``limits.MAX_PARAMETERS``. Cached: every load asks twice."""
+    return _footprint(json.dumps(arch, sort_keys=True), part)
+
+
+@lru_cache(maxsize=32)
+def _footprint(key: str, part: str) -> Footprint:
+    arch = json.loads(key)
     build = build_generator if part == "generator" else build_discriminator
     with torch.device("meta"):
         module = build(arch).eval()
@@ -76,8 +86,9 @@ def footprint(arch: dict[str, Any], part: str = "generator") -> Footprint:
     if n > MAX_PARAMETERS:
         raise DcganError(f"the {part} this file describes has {n:,} parameters ({mib(n * FLOAT_BYTES)}), "
                          f"more than dcgan builds from a file ({MAX_PARAMETERS:,})")
+    shapes = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     if part != "generator":
-        return Footprint(n, 0)
+        return Footprint(n, 0, shapes)
     sizes: list[int] = []
     hooks = [m.register_forward_hook(lambda _m, _i, out: sizes.append(out.numel()))
              for m in module.modules() if not list(m.children())]
@@ -85,8 +96,7 @@ def footprint(arch: dict[str, Any], part: str = "generator") -> Footprint:
         module(torch.zeros(1, arch["noise_dim"], device="meta"))
     for h in hooks:
         h.remove()
-    top = sorted(sizes)[-2:]
-    return Footprint(n, sum(top) * FLOAT_BYTES)
+    return Footprint(n, sum(sorted(sizes)[-2:]) * FLOAT_BYTES, shapes)
 
 
 def check_batch(arch: dict[str, Any], batch_size: Any, why: str) -> int:
