@@ -6,7 +6,9 @@ resized so its shorter side is the resolution, centre-cropped square, and made R
 image in the folder is grey. The result is cached under ``<data root>/folders/`` with a key made of
 every file's relative path, size and modification time plus the resolution, so the next load reads
 no image file at all, and any added, removed or edited image makes a fresh cache. Images that cannot
-be decoded are skipped, counted and listed (also in ``skipped.txt`` beside the cache), never a crash.
+be decoded or that claim more than ``limits.MAX_IMAGE_PIXELS`` (refused from the header), and
+entries that are not usable files (dangling symlinks, symlink loops, names that are not UTF-8), are
+skipped, counted and listed (also in ``skipped.txt`` beside the cache), never a crash.
 """
 
 from __future__ import annotations
