@@ -32,7 +32,7 @@ def check_meta(meta: Any, path: Path | str, formats: tuple[str, ...]) -> dict[st
     """The one schema of a weights file's (or an export's) metadata, which every loader applies
     before it builds anything: ``format`` one of ``formats``; ``arch`` one the preset table builds
     (``models.bounds.check_arch``: whole numbers in range); ``config`` an object whose
-    ``batch_size`` is a positive whole number and ``sample_bn`` a known mode; ``step`` a whole
+    ``batch_size`` is a positive whole number (its activations are bounded where it is used) and ``sample_bn`` a known mode; ``step`` a whole
     number; ``ema`` true or false; an export's ``noise.dim`` equal to the architecture's. Anything
     else is a one-line DcganError naming the field."""
     what = f"{path}'s metadata"
@@ -44,8 +44,9 @@ def check_meta(meta: Any, path: Path | str, formats: tuple[str, ...]) -> dict[st
     if config is not None and not isinstance(config, dict):
         raise DcganError(f"{what} has a config that is a {type(config).__name__}, not an object")
     config = config or {}
-    if config.get("batch_size") is not None:
-        check_batch(arch, config["batch_size"], f"{what} (config)")
+    batch = config.get("batch_size")
+    if batch is not None and not (isinstance(batch, int) and not isinstance(batch, bool) and batch >= 1):
+        raise DcganError(f"{what} (config): batch size {batch!r} is not a positive whole number")
     if config.get("sample_bn") is not None and config["sample_bn"] not in batchnorm.BN_MODES:
         raise DcganError(f"{what} has sample_bn {config['sample_bn']!r}; it must be one of "
                          f"{', '.join(batchnorm.BN_MODES)}")
@@ -102,7 +103,10 @@ def load_generator(target: str | Path, device: str = "cpu", bn: str | None = Non
     if batchnorm.has_batchnorm(G):
         meta["bn"] = bn
         if bn == "precise":
-            batchnorm.recalibrate_(G, config.get("batch_size") or 256)  # checked by check_meta
+            # the training batch size, so the statistics are the ones training would estimate;
+            # its activations are bounded first (a file can claim any batch size)
+            batch = check_batch(meta["arch"], config.get("batch_size") or 256, f"{path}'s metadata (config)")
+            batchnorm.recalibrate_(G, batch)
     return G.eval(), meta
 
 
