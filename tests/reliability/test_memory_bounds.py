@@ -130,9 +130,9 @@ def test_weights_metadata_claiming_a_huge_model_or_batch_is_refused_before_build
 
 # -- training_state.pt -----------------------------------------------------------------------------
 
-def _state_zip(path: Path, numel: int, data: bytes | None, compress: bool) -> Path:
+def _state_zip(path: Path, numel: int) -> Path:
     """A torch.save zip of {"x": float tensor}, its pickle claiming ``numel`` elements, its storage
-    member ``data`` (or ``numel`` zero floats, deflated, streamed) stored or deflated."""
+    member ``numel`` zero floats, deflated (streamed, zlib level 1): a few MB on disk."""
     buf = io.BytesIO()
     torch.save({"x": torch.zeros(16)}, buf)
     src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
@@ -146,14 +146,11 @@ def _state_zip(path: Path, numel: int, data: bytes | None, compress: bool) -> Pa
                 zf.writestr(info, body)
             elif info.filename.endswith("data/0"):
                 member_info = zipfile.ZipInfo(info.filename)
-                member_info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+                member_info.compress_type = zipfile.ZIP_DEFLATED
                 with zf.open(member_info, "w", force_zip64=True) as member:
-                    if data is not None:
-                        member.write(data)
-                    else:
-                        zero = bytes(16 << 20)
-                        for _ in range(numel * 4 // len(zero)):
-                            member.write(zero)
+                    zero = bytes(16 << 20)
+                    for _ in range(numel * 4 // len(zero)):
+                        member.write(zero)
             else:
                 zf.writestr(info, body)
     return path
@@ -164,7 +161,7 @@ def inflating_state(tmp_path_factory) -> Path:
     """A 2 MB training_state.pt whose one storage inflates to 512 MiB."""
     folder = tmp_path_factory.mktemp("bomb")
     path = folder / ckpt.STATE_FILE
-    _state_zip(path, 2**27, None, compress=True)
+    _state_zip(path, 2**27)
     assert path.stat().st_size < 4 << 20
     return folder
 
