@@ -44,7 +44,7 @@ sys.stdout.write(child.stderr)
 PRELUDE = f"""
 import re, resource, sys
 import numpy, torch, PIL.Image, safetensors.torch
-import dcgan.cli, dcgan.checkpoint, dcgan.generation.sampling, dcgan.metrics, dcgan.training.state
+import dcgan.cli, dcgan.checkpoint, dcgan.data.folder, dcgan.generation.sampling, dcgan.metrics, dcgan.training.state
 from dcgan.errors import DcganError
 vm = int(re.search(r"VmSize:\\s+(\\d+)", open("/proc/self/status").read()).group(1)) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (vm + {HEADROOM_MIB} * 2**20, resource.RLIM_INFINITY))
@@ -210,7 +210,7 @@ def png_claiming(path: Path, width: int, height: int) -> Path:
 def test_arrays_and_images_claiming_more_than_they_hold_are_refused_before_allocating(tmp_path, baseline_mib):
     """npz headers claiming 10^13 bytes, or 600 MiB over 1 KB; an npy claiming 1,000 MiB over 1 KB;
     PNG headers claiming 8000x8000 (64 MP, under PIL's own bomb limit) and 100000x100000 pixels,
-    read as eval and discriminate read them."""
+    read as eval, discriminate and a training folder read them."""
     read = "dcgan.metrics.read_array(__import__('pathlib').Path({!r}), 1, 28)"
     cases = [(read.format(str(_npz_claiming(tmp_path / "a.npz", (10**13,), bytes(1000)))), "more than dcgan reads"),
              (read.format(str(_npz_claiming(tmp_path / "b.npz", (600, 1, 1024, 1024), bytes(1000)))), "but holds")]
@@ -225,5 +225,8 @@ def test_arrays_and_images_claiming_more_than_they_hold_are_refused_before_alloc
         folder.mkdir()
         png_claiming(folder / "0.png", *size)
         cases += [(f"dcgan.images.load_image({str(png)!r}, 3, 64)", "pixels"),
-                  (f"dcgan.metrics.read_folder(__import__('pathlib').Path({str(folder)!r}), 3, 64)", "pixels")]
+                  (f"dcgan.metrics.read_folder(__import__('pathlib').Path({str(folder)!r}), 3, 64)", "pixels"),
+                  # a training folder skips (and counts) it, then has nothing left
+                  (f"dcgan.data.folder.load_folder({str(folder)!r}, 64, {str(tmp_path / 'data')!r})",
+                   "none of the 1 image files")]
     refused(cases, baseline_mib)
