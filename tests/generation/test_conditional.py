@@ -1,0 +1,84 @@
+"""Every verb takes a class (a generator trained with --cond): sample by label, name or all (one
+grid row per class), D's decision for a class, walks and sums at a fixed class; an unconditional
+generator refuses a class in one line."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PIL import Image
+
+import dcgan
+from dcgan.cli import main
+from dcgan.errors import DcganError
+from dcgan.generation.sampling import generate
+
+COND_8 = {"model": "lean", "data": "fake", "channels": 1, "resolution": 8, "batch_size": 8, "limit": 64,
+          "progress": False, "eval_every": 0, "epochs": 1, "keep": 1, "report": False}
+
+
+@pytest.fixture(scope="module")
+def cond_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cond")
+    return {c: dcgan.train(out=str(root / c), cond=c, **COND_8) for c in ("projection", "acgan")}
+
+
+def test_sample_draws_the_requested_class_from_the_seed_s_noise(cond_runs):
+    run = cond_runs["projection"]
+    G, _ = dcgan.load_generator(run)
+    sevens = dcgan.sample(run, n=4, seed=1, classes=7)
+    assert torch.equal(sevens, torch.cat(list(generate(G, 4, 1, classes=[7]))))
+    assert torch.equal(sevens, dcgan.sample(run, n=4, seed=1, classes="7"))  # its name
+    assert not torch.equal(sevens, dcgan.sample(run, n=4, seed=1, classes=3))
+    every = dcgan.sample(run, n=4, seed=1, classes="all")
+    assert every.shape == (40, 1, 8, 8) and torch.equal(every[28:32], sevens)  # class after class
+    assert torch.equal(dcgan.sample(run, n=4, seed=1, classes=[3, "7"])[4:], sevens)
+
+
+def test_class_all_writes_a_grid_with_one_row_per_class(cond_runs, tmp_path, capsys):
+    out = tmp_path / "classes.png"
+    assert main(["sample", str(cond_runs["acgan"]), "--class", "all", "--n", "3", "--out", str(out)]) == 0
+    grid = Image.open(out)
+    cell = 8 + 2  # 8x8 images with 2 pixels of padding
+    assert (grid.height // cell, grid.width // cell) == (10, 3)
+
+
+def test_a_class_the_generator_lacks_and_a_class_for_an_unconditional_one_are_one_line(cond_runs, tiny_run,
+                                                                                        capsys):
+    for run, spec, words in ((cond_runs["projection"], "11", "not one of this generator's classes"),
+                             (cond_runs["projection"], "cat", "not one of this generator's classes"),
+                             (tiny_run, "7", "trained without --cond")):
+        assert main(["sample", str(run), "--class", spec, "--out", "x.png"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err
+
+
+def test_discriminate_judges_images_as_the_given_class(cond_runs):
+    images = dcgan.sample(cond_runs["projection"], n=3, classes=2)
+    with pytest.raises(DcganError, match="give --class"):
+        dcgan.discriminate(cond_runs["projection"], images)
+    as_2 = dcgan.discriminate(cond_runs["projection"], images, classes=2)
+    as_5 = dcgan.discriminate(cond_runs["projection"], images, classes=5)
+    assert [r["class"] for r in as_2] == ["2"] * 3
+    assert [r["logit"] for r in as_2] != [r["logit"] for r in as_5]  # the projection reads the class
+    rows = dcgan.discriminate(cond_runs["acgan"], images, classes="2")
+    assert all(r["read_as"] in [str(i) for i in range(10)] and 0 <= r["p_class"] <= 1 for r in rows)
+    assert "p_class" not in dcgan.discriminate(cond_runs["acgan"], images)[0]
+
+
+def test_discriminate_prints_the_class_columns(cond_runs, tmp_path, capsys):
+    assert main(["sample", str(cond_runs["acgan"]), "--class", "1", "--n", "2", "--out", str(tmp_path) + "/"]) == 0
+    capsys.readouterr()
+    assert main(["discriminate", str(cond_runs["acgan"]), str(tmp_path / "000000.png"), "--class", "1"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.split()[-3:] == ["class", "read_as", "p_class"]
+
+
+def test_walks_and_sums_at_a_fixed_class(cond_runs, tmp_path):
+    run = cond_runs["projection"]
+    a = dcgan.interpolate(run, [1, 2], steps=2, out=tmp_path / "a.png", classes=4)
+    b = dcgan.interpolate(run, [1, 2], steps=2, out=tmp_path / "b.png", classes=6)
+    assert a.read_bytes() != b.read_bytes()
+    assert dcgan.arithmetic(run, [1], [2], [3], out=tmp_path / "s.png", classes="4").is_file()
+    with pytest.raises(DcganError, match="give one class here"):
+        dcgan.interpolate(run, [1, 2], out=tmp_path / "c.png", classes=[1, 2])
