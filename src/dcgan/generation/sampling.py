@@ -41,7 +41,8 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
              classes: list[int] | None = None) -> Iterator[torch.Tensor]:
     """Yield uint8 (b, C, H, W) batches of ``n`` images from one seeded noise stream; with
     ``classes`` (labels of a conditional G), ``n`` images of each, class after class, every class
-    from the same noise (so image k of a class is the same whichever other classes are asked).
+    from the same noise (so image k of a class is the same whichever other classes are asked);
+    without, a conditional G's image i is of class i mod K.
 
     The noise is drawn in fixed chunks, so image k of ``seed`` is the same image whatever the
     batch size, and memory stays bounded however large ``n`` is.
@@ -57,7 +58,9 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
         g = torch.Generator().manual_seed(seed)
         for start in range(0, n, NOISE_CHUNK):
             z = torch.randn(min(NOISE_CHUNK, n - start), G.noise_dim, generator=g)
-            yield from render(G, z, batch_size, c)
+            # no class asked of a conditional G: image i asks for class i mod K (metrics.perclass)
+            y = c if c is not None or not k else torch.arange(start, start + len(z)) % k
+            yield from render(G, z, batch_size, y)
 
 
 def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | None = None,
