@@ -82,3 +82,20 @@ def test_walks_and_sums_at_a_fixed_class(cond_runs, tmp_path):
     assert dcgan.arithmetic(run, [1], [2], [3], out=tmp_path / "s.png", classes="4").is_file()
     with pytest.raises(DcganError, match="give one class here"):
         dcgan.interpolate(run, [1, 2], out=tmp_path / "c.png", classes=[1, 2])
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pt", ".onnx"])
+def test_exports_take_a_label_and_draw_the_run_s_classes(cond_runs, tmp_path, suffix):
+    if suffix == ".onnx":
+        pytest.importorskip("onnx")
+        pytest.importorskip("onnxruntime")
+    run = cond_runs["acgan"]
+    out = dcgan.export(run, out=tmp_path / f"g{suffix}")
+    G, meta = dcgan.load_generator(out)
+    assert meta["classes"] == [str(i) for i in range(10)] and meta["label_input"] == "y"
+    expected = dcgan.sample(run, n=3, seed=2, classes=[4, 9])  # the statistics the export baked in
+    torch.testing.assert_close(dcgan.sample(out, n=3, seed=2, classes=[4, 9]).float(), expected.float(), atol=1, rtol=0)
+    if suffix == ".pt":  # torch alone: G(z, y)
+        scripted = torch.jit.load(str(out))
+        z = torch.randn(2, meta["noise"]["dim"])
+        assert not torch.equal(scripted(z, torch.tensor([0, 0])), scripted(z, torch.tensor([1, 1])))

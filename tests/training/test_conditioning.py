@@ -66,8 +66,17 @@ def test_acgan_losses_add_the_cross_entropy_of_the_class_head_on_real_and_fake()
 
 
 def test_the_conditional_generator_draws_the_class_it_is_given():
+    from dcgan.models.lean import ClassBatchNorm2d
+
     _, G, _ = _pair("projection")
     z = torch.randn(3, G.noise_dim)
+    bns = [m for m in G.modules() if isinstance(m, ClassBatchNorm2d)]
+    assert len(bns) == 3  # every BatchNorm of G is conditional: batch statistics, then a class's scale and shift
+    x = torch.randn(4, bns[0].bn.num_features, 2, 2)
+    y = torch.tensor([0, 2, 1, 0])
+    normed = (x - x.mean((0, 2, 3), keepdim=True)) / (x.var((0, 2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
+    expected = normed * bns[0].scale.weight[y][:, :, None, None] + bns[0].shift.weight[y][:, :, None, None]
+    torch.testing.assert_close(bns[0](x, y), expected)
     G.eval()
     a, b = G(z, torch.tensor([0, 0, 0])), G(z, torch.tensor([1, 1, 1]))
     assert not torch.equal(a, b)
@@ -78,7 +87,7 @@ def test_unconditional_architectures_stay_as_they_were():
     arch = get_preset("lean").arch()
     assert not {"cond", "classes", "class_names"} & set(arch)
     assert not any("embed" in k or "classify" in k for k in build_discriminator(arch).state_dict())
-    assert not any("embed" in k for k in build_generator(arch).state_dict())
+    assert not any("scale" in k or "shift" in k for k in build_generator(arch).state_dict())
 
 
 @pytest.mark.parametrize("cond", ["projection", "acgan"])

@@ -182,8 +182,8 @@ def directions(G: nn.Module, k: int = 4) -> torch.Tensor:
     Returns (k, dim)."""
     dim = G.noise_dim
     for module in G.modules():
-        if isinstance(module, nn.Linear) and module.in_features in (dim, 2 * dim):
-            w = module.weight.detach().float().cpu()[:, :dim]  # (out, dim); a conditional G: z's columns
+        if isinstance(module, nn.Linear) and module.in_features == dim:
+            w = module.weight.detach().float().cpu()          # (out, dim)
             break
         if isinstance(module, nn.ConvTranspose2d) and module.in_channels == dim:
             w = module.weight.detach().float().cpu().reshape(dim, -1).T  # (C*k*k, dim)

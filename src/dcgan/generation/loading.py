@@ -64,23 +64,30 @@ def load_discriminator(target: str | Path, device: str = "cpu") -> tuple[nn.Modu
 
 
 class ExportedGenerator(nn.Module):
-    """A TorchScript or ONNX export used as a generator: noise (N, dim) -> images (N, C, H, W).
+    """A TorchScript or ONNX export used as a generator: noise (N, dim) -> images (N, C, H, W);
+    a conditional one's (``classes`` > 0) also takes labels (N,), the classes in turn when none.
 
     Its BatchNorm statistics are the ones baked in when it was exported. ONNX runs in onnxruntime
     on the CPU; a TorchScript file is a program, so load only exports you trust (your own)."""
 
     def __init__(self, noise_dim: int, scripted: nn.Module | None = None, session: Any = None,
-                 device: torch.device | None = None):
+                 device: torch.device | None = None, classes: int = 0):
         super().__init__()
-        self.noise_dim = noise_dim
+        self.noise_dim, self.classes = noise_dim, classes
         self.scripted, self.session = scripted, session
         # where it runs, for code that asks a generator's parameters (ONNX has none in torch)
         self.anchor = nn.Parameter(torch.zeros(0, device=device), requires_grad=False)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        inputs = (z,)
+        if self.classes:
+            inputs = (z, torch.arange(len(z), device=z.device) % self.classes if y is None else y)
         if self.scripted is not None:
-            return self.scripted(z)
-        (out,) = self.session.run(["images"], {"z": z.detach().float().cpu().numpy()})
+            return self.scripted(*inputs)
+        feed = {"z": z.detach().float().cpu().numpy()}
+        if self.classes:
+            feed["y"] = inputs[1].detach().long().cpu().numpy()
+        (out,) = self.session.run(["images"], feed)
         return torch.from_numpy(out).to(z.device)
 
 
@@ -96,7 +103,8 @@ def _load_export(path: Path, device: str, bn: str | None) -> tuple[nn.Module, di
             extra = {EXTRA_FILE: ""}
             scripted = torch.jit.load(str(path), map_location=dev, _extra_files=extra)
             meta = json.loads(extra[EXTRA_FILE] or "{}")
-            G = ExportedGenerator(int(meta["noise"]["dim"]), scripted=scripted, device=dev)
+            G = ExportedGenerator(int(meta["noise"]["dim"]), scripted=scripted, device=dev,
+                                  classes=len(meta.get("classes") or []))
         else:
             import onnx
             import onnxruntime
@@ -105,7 +113,8 @@ def _load_export(path: Path, device: str, bn: str | None) -> tuple[nn.Module, di
             props = {p.key: p.value for p in model.metadata_props}
             meta = json.loads(props.get("dcgan", "{}"))
             session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-            G = ExportedGenerator(int(meta["noise"]["dim"]), session=session, device=torch.device("cpu"))
+            G = ExportedGenerator(int(meta["noise"]["dim"]), session=session, device=torch.device("cpu"),
+                                  classes=len(meta.get("classes") or []))
     except ImportError:
         raise DcganError(f"{path} is an ONNX export; reading it needs onnx and onnxruntime: "
                          "pip install 'dcgan[export]'") from None

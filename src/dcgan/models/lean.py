@@ -6,9 +6,9 @@ a fraction of the tutorials' work: G is about 13 M multiply-adds per 28x28 image
 tutorial's 83 M, so a CPU trains several times more images per second. D has no normalisation, so
 the zero-centred R1/R2 penalties of its recipe (R3GAN, Huang et al. 2024) apply to it as published.
 
-Class-conditional (``classes`` > 0, ``--cond``): G reads an embedding of the label concatenated to
-the noise, which is a learned per-class offset of its first layer's output (the cheapest
-conditioning: one table, no new layer, and the unconditional path is untouched); D either projects
+Class-conditional (``classes`` > 0, ``--cond``): G's BatchNorms become conditional ones (a scale
+and shift per class after shared batch statistics; see ClassBatchNorm2d for why not an embedding
+concatenated to the noise); D either projects
 (Miyato & Koyama 2018: logit + <embed(y), features>) or adds an auxiliary classifier head (AC-GAN,
 Odena et al. 2017: K class logits beside the realness logit, as columns 1..K of its output).
 With ``classes`` 0 both build exactly the unconditional modules, parameter for parameter.
@@ -32,27 +32,51 @@ class LeanGenerator(nn.Module):
         self.noise_dim, self.channels, self.resolution = noise_dim, channels, resolution
         self.classes = classes
         s, top = resolution >> depth, width << depth
+        norm = (lambda c: ClassBatchNorm2d(c, classes)) if classes else nn.BatchNorm2d
         layers: list[nn.Module] = [
-            nn.Linear(noise_dim * (2 if classes else 1), top * s * s, bias=False),  # z, or z ++ embed(y)
-            Reshape(top, s, s), nn.BatchNorm2d(top), nn.ReLU(inplace=True),          # (N, 2^d w, s, s)
+            nn.Linear(noise_dim, top * s * s, bias=False),
+            Reshape(top, s, s), norm(top), nn.ReLU(inplace=True),                    # (N, 2^d w, s, s)
         ]
         for i in range(depth):  # depth 2: (N, 2w, 2s, 2s), then (N, w, 4s, 4s)
             c_in, c_out = top >> i, top >> (i + 1)
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+                       norm(c_out), nn.ReLU(inplace=True)]
         layers += [nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh()]                   # (N, C, R, R)
         self.net = nn.Sequential(*layers)
-        if classes:  # N(0, 1) like the noise it is concatenated to
-            self.embed = nn.Embedding(classes, noise_dim)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """``y`` (N,) int64 labels of a conditional G; None: the classes in turn (0, 1, ..., K-1, 0,
         ...), so code that only passes noise (BatchNorm statistics, health checks) sees every class."""
-        if self.classes:
-            if y is None:
-                y = torch.arange(len(z), device=z.device) % self.classes
-            z = torch.cat([z, self.embed(y)], 1)                                    # (N, 2 dim)
-        return self.net(z)
+        if not self.classes:
+            return self.net(z)
+        if y is None:
+            y = torch.arange(len(z), device=z.device) % self.classes
+        x = z
+        for layer in self.net:
+            x = layer(x, y) if isinstance(layer, ClassBatchNorm2d) else layer(x)
+        return x
+
+
+CLASS_INIT_STD = 0.5  # spread of the per-class scales and shifts at initialisation
+
+
+class ClassBatchNorm2d(nn.Module):
+    """Conditional BatchNorm (de Vries et al. 2017; the generator of Miyato & Koyama 2018): batch
+    statistics shared by every class, then a per-class scale and shift (starting at 1 and 0).
+    The class acts after the normalisation, so it does not compete with the noise for the
+    normalised variance (with the label concatenated to the noise instead, MNIST runs drew one
+    image per class: BENCHMARKS.md)."""
+
+    def __init__(self, channels: int, classes: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.scale, self.shift = nn.Embedding(classes, channels), nn.Embedding(classes, channels)
+        with torch.no_grad():  # classes apart from step 0 (CLASS_INIT_STD), not only once Adam grew them
+            self.scale.weight.normal_(1.0, CLASS_INIT_STD)
+            self.shift.weight.normal_(0.0, CLASS_INIT_STD)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.bn(x) * self.scale(y)[:, :, None, None] + self.shift(y)[:, :, None, None]
 
 
 class LeanDiscriminator(nn.Module):
