@@ -91,6 +91,8 @@ def test_exports_take_a_label_and_draw_the_run_s_classes(cond_runs, tmp_path, su
         pytest.importorskip("onnxruntime")
     run = cond_runs["acgan"]
     out = dcgan.export(run, out=tmp_path / f"g{suffix}")
+    card = next(tmp_path.glob("*.MODEL_CARD.md"))
+    assert "Class-conditional: pass labels `y`" in card.read_text()
     G, meta = dcgan.load_generator(out)
     assert meta["classes"] == [str(i) for i in range(10)] and meta["label_input"] == "y"
     expected = dcgan.sample(run, n=3, seed=2, classes=[4, 9])  # the statistics the export baked in
