@@ -101,3 +101,40 @@ def test_exports_take_a_label_and_draw_the_run_s_classes(cond_runs, tmp_path, su
         scripted = torch.jit.load(str(out))
         z = torch.randn(2, meta["noise"]["dim"])
         assert not torch.equal(scripted(z, torch.tensor([0, 0])), scripted(z, torch.tensor([1, 1])))
+
+
+def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_runs):
+    import json
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from dcgan.generation import latent
+    from dcgan.generation.explorer import Explorer, make_server
+
+    run = cond_runs["projection"]
+    srv = make_server(Explorer(run), "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(base + path, timeout=30) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+    try:
+        assert json.loads(get("/api/info")[1])["classes"] == [str(i) for i in range(10)]
+        page = get("/")[1].decode()
+        assert "<select id=cls>" in page and "<option value=9>9</option>" in page
+        G, _ = dcgan.load_generator(run)
+        five = get("/api/image?seed=3&class=5")[1]
+        assert five == latent.as_png(latent.render(G, latent.seeds_z([3], G.noise_dim), y=5)[0])
+        assert five != get("/api/image?seed=3&class=6")[1]
+        assert get("/api/image?seed=3")[1] == get("/api/image?seed=3&class=0")[1]
+        assert get("/api/image?seed=3&class=10")[0] == 400
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)
