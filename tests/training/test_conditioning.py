@@ -90,10 +90,11 @@ def test_unconditional_architectures_stay_as_they_were():
     assert not any("scale" in k or "shift" in k for k in build_generator(arch).state_dict())
 
 
-@pytest.mark.parametrize("cond", ["projection", "acgan"])
-def test_a_conditional_run_resumes_bit_for_bit_and_records_its_classes(tmp_path, cond):
-    whole = dcgan.train(out=str(tmp_path / "whole"), epochs=2, cond=cond, **COND_8)
-    part = dcgan.train(out=str(tmp_path / "part"), epochs=2, max_steps=5, cond=cond, **COND_8)
+@pytest.mark.parametrize("cond, update", [("projection", "simultaneous"), ("acgan", "simultaneous"),
+                                          ("acgan", "alternating")])
+def test_a_conditional_run_resumes_bit_for_bit_and_records_its_classes(tmp_path, cond, update):
+    whole = dcgan.train(out=str(tmp_path / "whole"), epochs=2, cond=cond, update=update, **COND_8)
+    part = dcgan.train(out=str(tmp_path / "part"), epochs=2, max_steps=5, cond=cond, update=update, **COND_8)
     dcgan.train(resume=part, max_steps=10_000)
     assert_same_run(whole, part)
     assert (whole / "samples" / "epoch_0002.png").read_bytes() == (part / "samples" / "epoch_0002.png").read_bytes()
