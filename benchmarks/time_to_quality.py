@@ -55,7 +55,7 @@ def run(model: str, data: str, seed: int, budget: float, every: float, n: int, e
 
     torch.set_flush_denormal(True)
     cfg = resolve({"model": model, "data": data, "seed": seed, "progress": False, "report": False,
-                   "epochs": 10_000, **extra})
+                   "eval_every": 0, "epochs": 10_000, **extra})  # eval_every 0: the clock's own evals only
     tr = Trainer(cfg, Path(os.devnull))
     if steps:  # a budget in steps: the lr/gamma schedules span exactly it
         budget, every = float(steps), float(every_steps or steps)

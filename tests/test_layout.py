@@ -15,7 +15,7 @@ SRC = Path(dcgan.__file__).resolve().parent
 MAX_LINES = 400
 # Lower layers never import higher ones (imports inside functions included).
 LAYERS = [
-    {"errors", "version", "fsutil", "images", "devices", "screenshot", "plots"},
+    {"errors", "version", "fsutil", "images", "devices", "screenshot", "plots", "limits"},
     {"models", "data", "checkpoint", "report"},
     {"generation"},
     {"metrics"},

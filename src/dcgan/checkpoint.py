@@ -282,12 +282,21 @@ def resolve_weights(target: str | Path, file: str = G_FILE, ema: bool | None = N
                      ".safetensors file")
 
 
-def load_state(ckpt: Path) -> dict[str, Any]:
+def load_state(ckpt: Path) -> Any:
+    """training_state.pt, unpickling no code (``weights_only``) and allocating no more than the
+    file holds: the zip's members are checked stored and sized before torch.load reads them, and
+    every tensor's shape against its storage after (``limits``). Its schema: training/state.py."""
+    from .limits import check_tensor_storage, check_torch_zip
+
+    path = ckpt / STATE_FILE
+    check_torch_zip(path)
     try:
-        return torch.load(ckpt / STATE_FILE, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refusals and corrupt zips raise various types
-        raise DcganError(f"{ckpt / STATE_FILE} cannot be loaded safely ({type(exc).__name__}); "
+        raise DcganError(f"{path} cannot be loaded safely ({type(exc).__name__}); "
                          "it was not written by dcgan or is damaged") from None
+    check_tensor_storage(state, path)
+    return state
 
 
 def mark_best(run_dir: Path, ckpt: Path | str, metric: str | None = None,

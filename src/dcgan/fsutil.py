@@ -150,7 +150,7 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
     rows = []
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no file (or no folder: os.devnull as a run)
         return rows
     for line in lines:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 
 from .errors import DcganError
 from .fsutil import atomic_write
+from .limits import check_pixels
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -76,16 +78,48 @@ def save_gif(frames: list[Path], path: str | Path, ms_per_frame: int = 200) -> P
     return atomic_write(path, buf.getvalue())
 
 
-def load_image(path: str | Path, channels: int, resolution: int) -> torch.Tensor:
-    """A user's image as uint8 (C, H, W) in the model's format; wrong sizes are an error, not a resize."""
+SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # how PIL opens 16-bit grey PNGs
+
+
+@contextmanager
+def open_image(path: str | Path, draft: tuple[str, tuple[int, int]] | None = None):
+    """A user's image file opened lazily (PIL reads the header only) and refused, before a pixel
+    is decoded, when it claims more than ``limits.MAX_IMAGE_PIXELS``; damaged files, decoding
+    bombs and unknown formats are one-line ``DcganError``s. ``draft``: (mode, size) for PIL's
+    reduced-scale JPEG decoding, applied before the pixel count is checked (it is what is decoded).
+    The image is loaded on entry, so a truncated file fails here."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
-            img.load()
-            img = img.convert("L" if channels == 1 else "RGB")
-    except (OSError, UnidentifiedImageError) as exc:
+        img = Image.open(path)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError) as exc:
         raise DcganError(f"cannot read image {path}: {exc}") from None
+    with img:
+        try:
+            if draft is not None:
+                img.draft(*draft)
+            check_pixels(img.width, img.height, path)
+            img.load()
+        except (OSError, Image.DecompressionBombError, ValueError, SyntaxError, EOFError) as exc:
+            raise DcganError(f"cannot read image {path}: {exc}") from None
+        yield img
+
+
+def convert(img, mode: str):
+    """``img.convert(mode)``, with 16-bit grey scaled to 8 bits (65535 -> 255) rather than
+    clipped at 255, which turns every 16-bit image near-white."""
+    if img.mode in SIXTEEN_BIT:
+        from PIL import Image
+
+        wide = np.clip(np.asarray(img), 0, 65535).astype(np.uint32)
+        img = Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8), "L")
+    return img.convert(mode)
+
+
+def load_image(path: str | Path, channels: int, resolution: int) -> torch.Tensor:
+    """A user's image as uint8 (C, H, W) in the model's format; wrong sizes are an error, not a resize."""
+    with open_image(path) as img:
+        img = convert(img, "L" if channels == 1 else "RGB")
     if img.size != (resolution, resolution):
         raise DcganError(f"{path} is {img.width}x{img.height} but this discriminator takes "
                          f"{resolution}x{resolution} images; resize it first")

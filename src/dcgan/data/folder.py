@@ -6,7 +6,9 @@ resized so its shorter side is the resolution, centre-cropped square, and made R
 image in the folder is grey. The result is cached under ``<data root>/folders/`` with a key made of
 every file's relative path, size and modification time plus the resolution, so the next load reads
 no image file at all, and any added, removed or edited image makes a fresh cache. Images that cannot
-be decoded are skipped, counted and listed (also in ``skipped.txt`` beside the cache), never a crash.
+be decoded or that claim more than ``limits.MAX_IMAGE_PIXELS`` (refused from the header), and
+entries that are not usable files (dangling symlinks, symlink loops, names that are not UTF-8), are
+skipped, counted and listed (also in ``skipped.txt`` beside the cache), never a crash.
 """
 
 from __future__ import annotations
@@ -22,52 +24,80 @@ import torch
 
 from ..errors import DcganError
 from ..fsutil import atomic_write
+from ..images import convert, open_image
 from .cache import ImageSet, data_root, load_split, save_split
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
-CACHE_VERSION = 1     # bump when decoding changes, so old caches are not reused
+CACHE_VERSION = 2     # bump when decoding changes, so old caches are not reused (2: 16-bit grey scaled)
 LIST_LIMIT = 20       # skipped files printed; the full list goes to skipped.txt
 TOP_LEVEL = "(top level)"  # class of images lying beside the class subfolders
 BACKGROUND = (255, 255, 255)  # transparent pixels are composited onto white
 
 
 def find_images(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (any depth, hidden files and folders ignored), sorted."""
+    """Image files under ``folder`` (any depth, hidden files and folders ignored), sorted. Entries
+    that are not usable files (dangling symlinks, symlink loops, names that are not UTF-8) are
+    listed too: ``unusable`` says why, and ``load_folder`` skips and counts them."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found += [Path(dirpath, f) for f in filenames
                   if not f.startswith(".") and f.lower().endswith(EXTENSIONS)]
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+    return sorted(found, key=lambda p: shown(p.relative_to(folder)))
+
+
+def shown(rel: Path) -> str:
+    """A relative path as text that can always be printed and written: bytes that are not UTF-8
+    (kept by Python as surrogates) become U+FFFD."""
+    return os.fsencode(rel.as_posix()).decode("utf-8", "replace")
+
+
+def unusable(path: Path) -> str | None:
+    """Why ``path`` cannot be an image of the cache (before anything is decoded), or None."""
+    try:
+        os.fsencode(path.name).decode("utf-8")
+    except UnicodeDecodeError:
+        return "the file name is not valid UTF-8; rename it"
+    try:
+        path.stat()
+    except OSError as exc:  # dangling symlink (ENOENT), symlink loop (ELOOP), no permission
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    return None
 
 
 def content_key(folder: Path, files: list[Path], resolution: int) -> str:
-    """A hash of every file's relative path, size and mtime, and of how they are decoded."""
+    """A hash of every file's relative path, size and mtime, and of how they are decoded (an
+    entry that cannot be stat'ed counts by its name alone)."""
     digest = hashlib.sha256(f"v{CACHE_VERSION} res={resolution}\n".encode())
     for p in files:
-        st = p.stat()
-        digest.update(f"{p.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        try:
+            st = p.stat()
+            facts = f"{st.st_size}\0{st.st_mtime_ns}"
+        except OSError:
+            facts = "unusable"
+        digest.update(os.fsencode(p.relative_to(folder).as_posix()) + f"\0{facts}\n".encode())
     return digest.hexdigest()[:20]
 
 
 def decode(path: Path, resolution: int) -> tuple[np.ndarray, bool]:
     """(H, W, 3) uint8 RGB at resolution x resolution, and whether the image is grey.
 
-    Raises OSError/ValueError/SyntaxError/DecompressionBombError for files PIL cannot read.
+    Raises DcganError (damaged, a decoding bomb, or more than ``limits.MAX_IMAGE_PIXELS`` pixels
+    to decode: refused from the header, before decoding) or OSError/ValueError for files PIL
+    cannot read.
     """
     from PIL import Image, ImageOps
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as im:
-            im.draft("RGB", (resolution, resolution))  # JPEG: decode at a reduced scale, much faster
-            im.load()  # a truncated file fails here, not later
+        # JPEG: decode at a reduced scale, much faster; the pixels checked are the ones decoded
+        with open_image(path, draft=("RGB", (resolution, resolution))) as im:
             im = ImageOps.exif_transpose(im)
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 rgba = im.convert("RGBA")
                 im = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
                 im.alpha_composite(rgba)
-            im = im.convert("RGB")
+            im = convert(im, "RGB")
     w, h = im.size
     scale = resolution / min(w, h)
     size = (max(resolution, round(w * scale)), max(resolution, round(h * scale)))
@@ -104,17 +134,23 @@ def load_folder(path: str | os.PathLike, resolution: int, data_dir: str | os.Pat
         return cached
 
     subfolders = any(len(p.relative_to(folder).parts) > 1 for p in files)
-    class_of = [p.relative_to(folder).parts[0] if len(p.relative_to(folder).parts) > 1 else TOP_LEVEL for p in files]
+    class_of = [shown(Path(p.relative_to(folder).parts[0])) if len(p.relative_to(folder).parts) > 1 else TOP_LEVEL for p in files]
     kept, greys, labels_named, skipped_list = [], [], [], []
     from tqdm import tqdm
 
     for p, cls in tqdm(list(zip(files, class_of)), desc=f"decoding {folder.name}", unit="img",
                        disable=len(files) < 500, file=sys.stderr):
-        try:
-            rgb, grey = decode(p, resolution)
-        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError,
-                Image.DecompressionBombWarning) as exc:
-            skipped_list.append(f"{p.relative_to(folder).as_posix()}: {type(exc).__name__}: {exc}")
+        why = unusable(p)
+        if why is None:
+            try:
+                rgb, grey = decode(p, resolution)
+            except DcganError as exc:
+                why = str(exc).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError,
+                    Image.DecompressionBombWarning) as exc:
+                why = f"{type(exc).__name__}: {exc}"
+        if why is not None:
+            skipped_list.append(f"{shown(p.relative_to(folder))}: {why}")
             continue
         kept.append(rgb)
         greys.append(grey)

@@ -16,6 +16,7 @@ from torch import nn
 from ..errors import DcganError
 from ..fsutil import atomic_write
 from ..images import make_grid, save_png
+from ..limits import MAX_FRAMES
 from . import classes as _classes
 from . import sampling
 from .loading import load_generator
@@ -86,6 +87,9 @@ def path(zs: torch.Tensor, steps: int, method: str = "slerp") -> torch.Tensor:
         raise DcganError(f"unknown --method {method!r}; choose slerp or lerp")
     if steps < 1:
         raise DcganError("--steps must be at least 1")
+    if (len(zs) - 1) * steps + 1 > MAX_FRAMES:
+        raise DcganError(f"--steps {steps} with {len(zs)} seeds makes {(len(zs) - 1) * steps + 1:,} "
+                         f"frames; a walk holds at most {MAX_FRAMES:,} (give fewer --steps or seeds)")
     mix = slerp if method == "slerp" else lerp
     frames = [mix(a, b, i / steps) for a, b in zip(zs[:-1], zs[1:]) for i in range(steps)]
     return torch.stack([*frames, zs[-1]])

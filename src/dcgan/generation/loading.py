@@ -10,17 +10,90 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from torch import nn
 
 from .. import checkpoint as ckpt
 from ..devices import pick_device
 from ..errors import DcganError
 from ..models import build_discriminator, build_generator
+from ..models.bounds import check_arch, check_batch, footprint
 from . import batchnorm
 
 
 GENERATOR, EXPORT = "dcgan-generator", "dcgan-generator-export"  # checkpoints' G and `dcgan export`'s
 EXTRA_FILE = "dcgan.json"  # TorchScript exports: the metadata, as an extra file of the archive
+
+
+DISCRIMINATOR = "dcgan-discriminator"
+
+
+def check_meta(meta: Any, path: Path | str, formats: tuple[str, ...]) -> dict[str, Any]:
+    """The one schema of a weights file's (or an export's) metadata, which every loader applies
+    before it builds anything: ``format`` one of ``formats``; ``arch`` one the preset table builds
+    (``models.bounds.check_arch``: whole numbers in range); ``config`` an object whose
+    ``batch_size`` is a positive whole number (its activations are bounded where it is used) and ``sample_bn`` a known mode; ``step`` a whole
+    number; ``ema`` true or false; an export's ``noise.dim`` equal to the architecture's, and its
+    ``classes``/``label_input`` those of a conditional architecture. Anything
+    else is a one-line DcganError naming the field."""
+    what = f"{path}'s metadata"
+    if not isinstance(meta, dict) or meta.get("format") not in formats or "arch" not in meta:
+        raise DcganError(f"{path} is not a dcgan {'discriminator' if DISCRIMINATOR in formats else 'generator'} "
+                         "file (no architecture metadata)")
+    arch = check_arch(meta["arch"], f"{what} (arch)")
+    config = meta.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise DcganError(f"{what} has a config that is a {type(config).__name__}, not an object")
+    config = config or {}
+    batch = config.get("batch_size")
+    if batch is not None and not (isinstance(batch, int) and not isinstance(batch, bool) and batch >= 1):
+        raise DcganError(f"{what} (config): batch size {batch!r} is not a positive whole number")
+    if config.get("sample_bn") is not None and config["sample_bn"] not in batchnorm.BN_MODES:
+        raise DcganError(f"{what} has sample_bn {config['sample_bn']!r}; it must be one of "
+                         f"{', '.join(batchnorm.BN_MODES)}")
+    step = meta.get("step")
+    if step is not None and not (isinstance(step, int) and not isinstance(step, bool) and step >= 0):
+        raise DcganError(f"{what} has step {step!r}; it must be a whole number >= 0")
+    if not isinstance(meta.get("ema", False), bool):
+        raise DcganError(f"{what} has ema {meta['ema']!r}; it must be true or false")
+    noise = meta.get("noise")
+    if noise is not None and not (isinstance(noise, dict) and noise.get("dim") == arch["noise_dim"]):
+        raise DcganError(f"{what} has noise {noise!r}; it must be an object whose dim is the "
+                         f"architecture's noise_dim ({arch['noise_dim']})")
+    _check_labels(meta, arch, what)
+    return meta
+
+
+def _check_labels(meta: dict[str, Any], arch: dict[str, Any], what: str) -> None:
+    """An export's ``classes`` (the class names, in label order) and ``label_input``: present
+    together, and only when the architecture is conditional, naming the same classes."""
+    names, label = meta.get("classes"), meta.get("label_input")
+    if names is None and label is None:
+        return
+    if "classes" not in arch:
+        raise DcganError(f"{what} has classes or label_input, but its architecture is not conditional")
+    if names != arch["class_names"] or label != "y":
+        raise DcganError(f"{what} has classes {names!r} and label_input {label!r}; they must be the "
+                         "architecture's class_names and \"y\"")
+
+
+def _build(build: Any, meta: dict[str, Any], path: Path, part: str) -> nn.Module:
+    """The module ``meta["arch"]`` describes, with the weights of ``path``: its parameters counted
+    and its tensors' shapes compared with the file's header first (on the meta device), so what is
+    allocated is what the file holds."""
+    expected = footprint(meta["arch"], part).shapes  # refuses over limits.MAX_PARAMETERS
+    try:
+        with safe_open(str(path), "pt") as fh:
+            stored = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise DcganError(f"{path} is not a dcgan weights file ({exc})") from None
+    if stored != expected:
+        wrong = sorted(set(stored) ^ set(expected)) or [k for k in expected if stored[k] != expected[k]]
+        raise DcganError(f"{path}'s tensors do not fit the architecture its metadata names (first: "
+                         f"{wrong[0]}); was it edited or saved by another version?")
+    module = build(meta["arch"])
+    ckpt.load_weights(module, path)
+    return module
 
 
 def load_generator(target: str | Path, device: str = "cpu", bn: str | None = None,
@@ -36,12 +109,8 @@ def load_generator(target: str | Path, device: str = "cpu", bn: str | None = Non
     if Path(target).suffix.lower() in (".pt", ".onnx") and Path(target).is_file():
         return _load_export(Path(target), device, bn)
     path = ckpt.resolve_weights(target, ckpt.G_FILE, ema)
-    meta = ckpt.read_meta(path)
-    if meta.get("format") not in (GENERATOR, EXPORT) or "arch" not in meta:
-        raise DcganError(f"{path} is not a dcgan generator file (no architecture metadata)")
-    G = build_generator(meta["arch"])
-    ckpt.load_weights(G, path)
-    G = G.to(pick_device(device))
+    meta = check_meta(ckpt.read_meta(path), path, (GENERATOR, EXPORT))
+    G = _build(build_generator, meta, path, "generator").to(pick_device(device))
     config = meta.get("config") or {}
     # An export carries the statistics chosen when it was written: sample with those by default.
     default = "running" if meta["format"] == EXPORT else (config.get("sample_bn") or "precise")
@@ -49,17 +118,17 @@ def load_generator(target: str | Path, device: str = "cpu", bn: str | None = Non
     if batchnorm.has_batchnorm(G):
         meta["bn"] = bn
         if bn == "precise":
-            batchnorm.recalibrate_(G, int(config.get("batch_size") or 256))
+            # the training batch size, so the statistics are the ones training would estimate;
+            # its activations are bounded first (a file can claim any batch size)
+            batch = check_batch(meta["arch"], config.get("batch_size") or 256, f"{path}'s metadata (config)")
+            batchnorm.recalibrate_(G, batch)
     return G.eval(), meta
 
 
 def load_discriminator(target: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     path = ckpt.resolve_weights(target, ckpt.D_FILE)
-    meta = ckpt.read_meta(path)
-    if meta.get("format") != "dcgan-discriminator" or "arch" not in meta:
-        raise DcganError(f"{path} is not a dcgan discriminator file")
-    D = build_discriminator(meta["arch"])
-    ckpt.load_weights(D, path)
+    meta = check_meta(ckpt.read_meta(path), path, (DISCRIMINATOR,))
+    D = _build(build_discriminator, meta, path, "discriminator")
     return D.to(pick_device(device)).eval(), meta
 
 
@@ -102,19 +171,21 @@ def _load_export(path: Path, device: str, bn: str | None) -> tuple[nn.Module, di
         if path.suffix.lower() == ".pt":
             extra = {EXTRA_FILE: ""}
             scripted = torch.jit.load(str(path), map_location=dev, _extra_files=extra)
-            meta = json.loads(extra[EXTRA_FILE] or "{}")
-            G = ExportedGenerator(int(meta["noise"]["dim"]), scripted=scripted, device=dev,
-                                  classes=len(meta.get("classes") or []))
+            meta = check_meta(json.loads(extra[EXTRA_FILE] or "{}"), path, (EXPORT,))
+            G = ExportedGenerator(meta["arch"]["noise_dim"], scripted=scripted, device=dev,
+                                  classes=meta["arch"].get("classes", 0))
         else:
             import onnx
             import onnxruntime
 
             model = onnx.load(str(path))
             props = {p.key: p.value for p in model.metadata_props}
-            meta = json.loads(props.get("dcgan", "{}"))
+            meta = check_meta(json.loads(props.get("dcgan", "{}")), path, (EXPORT,))
             session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-            G = ExportedGenerator(int(meta["noise"]["dim"]), session=session, device=torch.device("cpu"),
-                                  classes=len(meta.get("classes") or []))
+            G = ExportedGenerator(meta["arch"]["noise_dim"], session=session, device=torch.device("cpu"),
+                                  classes=meta["arch"].get("classes", 0))
+    except DcganError:
+        raise
     except ImportError:
         raise DcganError(f"{path} is an ONNX export; reading it needs onnx and onnxruntime: "
                          "pip install 'dcgan[export]'") from None
@@ -123,7 +194,5 @@ def _load_export(path: Path, device: str, bn: str | None) -> tuple[nn.Module, di
     except Exception as exc:  # torch.jit / onnx refuse damaged files with many exception types
         raise DcganError(f"{path} cannot be read as a TorchScript or ONNX export "
                          f"({type(exc).__name__}); export it again with `dcgan export`") from None
-    if meta.get("format") != EXPORT or "arch" not in meta:
-        raise DcganError(f"{path} is not a dcgan export (no architecture metadata)")
     meta["bn"] = meta.get("batchnorm_statistics")
     return G.eval(), meta

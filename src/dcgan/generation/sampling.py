@@ -19,6 +19,7 @@ from .loading import load_discriminator, load_generator
 
 
 NOISE_CHUNK = 1024  # noise is drawn in chunks of this size whatever the batch size
+DISCRIMINATE_BATCH = 256  # images through D at once
 
 
 @torch.no_grad()
@@ -77,7 +78,8 @@ def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | Non
         raise DcganError(f"--batch-size {batch_size}: give at least 1 image per batch")
     G, meta = load_generator(target, device, bn, ema)
     ids = _classes.resolve(classes, meta)
-    total = n * (len(ids) if ids else 1)
+    total = n * (len(ids) if ids else 1)  # n of each class asked
+    _check_room(total, meta["arch"], out)
     if out is None:
         return torch.cat(list(generate(G, n, seed, batch_size, ids)))
     out_s = str(out)
@@ -96,6 +98,33 @@ def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | Non
     else:
         raise DcganError(f"--out {out}: use a .png (grid), a .npz (array) or a folder/ (one PNG each)")
     return out
+
+
+PNG_MIN_BYTES = 100  # the least one PNG file of an image takes on disk (header, IDAT, IEND, entry)
+
+
+def _check_room(n: int, arch: dict, out: str | Path | None) -> None:
+    """Refuse, before drawing one image, an ``n`` whose images cannot fit: in memory (a returned
+    tensor, a grid PNG: ``limits.MAX_IMAGES_BYTES``) or on the disk (an .npz, a folder, streamed)."""
+    import shutil
+
+    from ..limits import MAX_IMAGES_BYTES, mib
+
+    per_image = arch["channels"] * arch["resolution"] ** 2
+    if out is None or str(out).endswith(".png"):
+        if n * per_image > MAX_IMAGES_BYTES:
+            raise DcganError(f"--n {n}: {n:,} images take {mib(n * per_image)}, more than dcgan holds "
+                             f"at once ({mib(MAX_IMAGES_BYTES)}); give at most "
+                             f"{MAX_IMAGES_BYTES // per_image:,}, or --out a folder/ or an .npz")
+        return
+    need = n * (per_image if str(out).endswith(".npz") else PNG_MIN_BYTES)
+    where = Path(out).resolve()
+    while not where.exists():
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if need > free:
+        raise DcganError(f"--n {n}: the images need at least {mib(need)} on disk and {where} has "
+                         f"{mib(free)} free; give a smaller --n or --out another disk")
 
 
 def _write_npz(path: Path, batches, n: int) -> None:
@@ -143,6 +172,7 @@ def discriminate(target: str | Path, images: list[str | Path] | torch.Tensor,
                              "images in [0, 255] or scale them")
         names = [f"tensor[{i}]" for i in range(len(x))]
     elif isinstance(images, (list, tuple)) and all(isinstance(p, (str, Path)) for p in images):
+        _check_room(len(images), arch, None)
         x = to_unit(torch.stack([load_image(p, *shape[:2]) for p in images])) if images else \
             torch.zeros(0, *shape)
         names = [str(p) for p in images]
@@ -153,9 +183,15 @@ def discriminate(target: str | Path, images: list[str | Path] | torch.Tensor,
     if not len(x) or len(x) % pack:
         raise DcganError(f"this discriminator (--pack {pack}) judges packs of {pack} images; give a "
                          f"multiple of {pack} images (got {len(x)})")
+    chunk = pack * max(1, DISCRIMINATE_BATCH // pack)  # bounded activations, whole packs
     with torch.no_grad():
-        y = None if c is None else torch.full((len(x),), c, dtype=torch.int64, device=dev)
-        out = (D(x.to(dev), y) if cond == "projection" else D(x.to(dev))).float().cpu()
+        def judge(part: torch.Tensor) -> torch.Tensor:
+            if cond != "projection":
+                return D(part.to(dev)).float().cpu()
+            y = torch.full((len(part),), c, dtype=torch.int64, device=dev)
+            return D(part.to(dev), y).float().cpu()
+
+        out = torch.cat([judge(part) for part in x.split(chunk)])  # acgan: (N, 1 + K), chunks in order
     logits, cls = (out[:, 0], out[:, 1:].softmax(1)) if cond == "acgan" else (out, None)
     probability = d_output(meta) == "probability"  # recorded with the run (checkpoint.d_output)
     groups = [names[i:i + pack] for i in range(0, len(names), pack)]

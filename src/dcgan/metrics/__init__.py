@@ -135,7 +135,7 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
         return read_array(path, channels, resolution), {"kind": "array", "path": str(path)}
     if path.is_dir() and not (path / "config.json").exists() and not list(path.glob("*.safetensors")) \
             and not (path / "checkpoints").exists():
-        return read_folder(path, channels, resolution), {"kind": "folder", "path": str(path)}
+        return read_folder(path, channels, resolution, n), {"kind": "folder", "path": str(path)}
     if suffix == ".png":
         raise DcganError(f"{path} is one PNG; pass --grid ROWSxCOLS if it is a grid of samples")
     from ..checkpoint import G_FILE, resolve_weights
@@ -170,17 +170,9 @@ def _fix(images: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def read_array(path: Path, channels: int, resolution: int) -> torch.Tensor:
-    try:
-        arr = np.load(path, allow_pickle=False)
-        if isinstance(arr, np.lib.npyio.NpzFile):
-            with arr:
-                keys = list(arr.keys())
-                key = "images" if "images" in keys else (keys[0] if len(keys) == 1 else None)
-                if key is None:
-                    raise DcganError(f"{path} holds {keys}; name the image array 'images'")
-                arr = arr[key]
-    except (OSError, ValueError) as exc:
-        raise DcganError(f"cannot read {path} as a numpy array ({exc})") from None
+    from ..limits import load_array
+
+    arr = load_array(path)  # its header's shape checked before a byte is inflated
     if arr.dtype != np.uint8:
         raise DcganError(f"{path} holds {arr.dtype}; save uint8 images in [0, 255] (e.g. `dcgan sample "
                          "--out x.npz`)")
@@ -194,18 +186,16 @@ def read_array(path: Path, channels: int, resolution: int) -> torch.Tensor:
 
 
 def _read_png(path: Path, channels: int) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from ..images import convert, open_image
 
-    try:
-        with Image.open(path) as img:
-            arr = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DcganError(f"cannot read image {path}: {exc}") from None
+    with open_image(path) as img:
+        arr = np.asarray(convert(img, "L" if channels == 1 else "RGB"), dtype=np.uint8)
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
-def read_folder(path: Path, channels: int, resolution: int) -> torch.Tensor:
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
+def read_folder(path: Path, channels: int, resolution: int, n: int | None = None) -> torch.Tensor:
+    """The first ``n`` images (by name) of a folder, each checked by pixel count before decoding."""
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))[:n]
     if not files:
         raise DcganError(f"{path} holds no images (.png/.jpg/.webp) and no checkpoint")
     arrs = [_read_png(f, channels) for f in files]
@@ -296,6 +286,12 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
         channels, resolution = spec.channels, spec.resolution
     else:
         channels, resolution = 3, FOLDER_RESOLUTION  # a folder of images, read as training reads it
+    from ..limits import MAX_IMAGES_BYTES, mib
+
+    if n * channels * resolution ** 2 > MAX_IMAGES_BYTES:
+        most = MAX_IMAGES_BYTES // (channels * resolution ** 2)
+        raise DcganError(f"--n {n}: {channels}x{resolution}x{resolution} images take more than the "
+                         f"{mib(MAX_IMAGES_BYTES)} dcgan holds at once; give at most {most:,}")
     if isinstance(grid, str):
         grid = parse_grid(grid)
     t0 = time.perf_counter()

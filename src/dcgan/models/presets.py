@@ -174,7 +174,7 @@ register(Preset(
     source="dcgan's own (models/lean.py, depth 4; recipe after R3GAN and DiffAugment)",
     generator=LeanGenerator, discriminator=LeanDiscriminator,
     resolution=64, channels=3, noise_dim=128, resolutions=_mult(16), data="emoji",
-    recipe={**LEAN_RECIPE, "epochs": 100, "ckpt_every": 10, "augment": "translation,cutout,color"},
+    recipe={**LEAN_RECIPE, "epochs": 50, "ckpt_every": 5, "augment": "translation,cutout,color"},
     extra={"width": 32, "depth": 4}, conditional=True,
 ))
 

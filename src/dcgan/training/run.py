@@ -23,6 +23,7 @@ from ..devices import describe
 from ..errors import DcganError
 from ..fsutil import RunLock, write_json
 from . import distributed
+from . import state as train_state
 from .config import TrainConfig, check_resume, load_config, merge_config, plan_arch, resolve
 from .trainer import Trainer
 
@@ -133,8 +134,8 @@ def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
         if newest is None:
             raise DcganError(f"{run_dir} has no usable checkpoint to resume from (every one is "
                              "damaged); start a new run with another --out")
-        state = ckpt.load_state(newest)
-        saved = TrainConfig.from_dict(state.get("config") or json.loads((run_dir / "config.json").read_text()))
+        state = train_state.load(newest)
+        saved = TrainConfig.from_dict(train_state.resumed_config(state, run_dir))
         overrides.pop("out", None)
         cfg = check_resume(saved, overrides)
         if overrides.get("epochs") is not None and overrides.get("max_steps") is None and cfg.max_steps:

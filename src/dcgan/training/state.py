@@ -33,6 +33,77 @@ MAX_ROLLBACKS = 5          # then it gives up: the run diverges whatever the lea
 DEVICE_CHANGE_SEED = 7_919  # reseeds the noise stream of a run resumed on another device type
 
 
+_NUMBER = (int, float)
+# training_state.pt's schema: key -> the types its value may have (None: the key may be absent)
+SCHEMA: dict[str, tuple[type, ...]] = {
+    "step": (int,), "epoch": (int,), "batch": (int,), "opt_g": (dict,), "opt_d": (dict,),
+    "rng": (torch.Tensor,), "torch_rng": (torch.Tensor,), "arch": (dict,), "config": (dict,)}
+OPTIONAL: dict[str, tuple[type, ...]] = {
+    "elapsed": _NUMBER, "scaler": (dict,), "ema_n_averaged": (torch.Tensor, type(None)),
+    "rollbacks": (int,), "lr_scale": _NUMBER, "rank_rng": (list, type(None)),
+    "cuda_rng": (torch.Tensor, type(None))}
+
+
+def check_state(state: Any, path: Path) -> dict[str, Any]:
+    """``state`` if it has training_state.pt's keys with the right types, else a one-line error
+    (a list, a missing key or a string where a count belongs would otherwise surface as an
+    AttributeError, KeyError or TypeError deep inside resume)."""
+    if not isinstance(state, dict):
+        raise DcganError(f"{path} holds a {type(state).__name__}, not a dcgan training state")
+    for key, types in (*SCHEMA.items(), *OPTIONAL.items()):
+        if key not in state:
+            if key in SCHEMA:
+                raise DcganError(f"{path} has no {key!r}; it is not a dcgan training state")
+            continue
+        value = state[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise DcganError(f"{path} has {key} of type {type(value).__name__}; it is not a dcgan "
+                             "training state")
+        if isinstance(value, int) and value < 0:
+            raise DcganError(f"{path} has {key} {value}; it must be >= 0")
+    for key in ("opt_g", "opt_d"):
+        opt = state[key]
+        if not (isinstance(opt.get("state"), dict) and isinstance(opt.get("param_groups"), list)
+                and all(isinstance(g, dict) for g in opt["param_groups"])):
+            raise DcganError(f"{path} has an {key} that is not an optimiser's state; it is not a "
+                             "dcgan training state")
+    for key in ("rng", "torch_rng"):
+        if state[key].dtype != torch.uint8 or state[key].ndim != 1:
+            raise DcganError(f"{path} has a {key} that is not a random generator's state")
+    return state
+
+
+def load(folder: Path) -> dict[str, Any]:
+    """A checkpoint's training_state.pt, loaded within its memory bounds (checkpoint.load_state)
+    and checked against the schema above."""
+    return check_state(ckpt.load_state(folder), folder / ckpt.STATE_FILE)
+
+
+def resumed_config(state: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The config to resume with: config.json's. The state's embedded config and architecture
+    must agree with it on every setting a resume may not change (``config.RESUMABLE``), so a state
+    from another run, or an edited one, can never steer the run (its data folder, its model)."""
+    import json
+
+    from .config import RESUMABLE, TrainConfig
+
+    path = run_dir / "config.json"
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DcganError(f"{path} cannot be read ({exc}); it is damaged") from None
+    if not isinstance(recorded, dict):
+        raise DcganError(f"{path} holds a {type(recorded).__name__}, not a run's config")
+    names = TrainConfig().to_dict()
+    theirs = {**state["config"], "arch": state["arch"]}
+    for key in sorted({*names, "arch"} - RESUMABLE):
+        if key in recorded and theirs.get(key) != recorded[key]:
+            raise DcganError(f"the checkpoint's training state says {key}={theirs.get(key)!r} but "
+                             f"{path} says {recorded[key]!r}; it belongs to another run (or was edited): "
+                             "resume from that run's own checkpoints")
+    return {k: v for k, v in recorded.items() if k in names}
+
+
 def rng_state(tr: Trainer) -> dict[str, Any]:
     return {"rng": tr.rng.get_state(), "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(tr.device) if tr.device.type == "cuda" else None}
@@ -95,7 +166,7 @@ def rollback(tr: Trainer, folder: Path | None, problem: str, kind: str, position
         raise DcganError(f"{problem} and {why}; start again with a lower learning rate")
     failed_step = tr.step
     rates = [[g["lr"] * LR_FACTOR for g in opt.param_groups] for opt in (tr.opt_g, tr.opt_d)]
-    restore(tr, ckpt.load_state(folder), folder, position=position)
+    restore(tr, load(folder), folder, position=position)
     for opt, lrs in zip((tr.opt_g, tr.opt_d), rates):  # lower than when it failed, so
         for group, lr in zip(opt.param_groups, lrs):       # repeated rollbacks compound
             group["lr"] = lr

@@ -74,7 +74,7 @@ def synthetic(channels: int, resolution: int, n: int = DATA_SIZE) -> datasets.Im
 
 def make_trainer(overrides: dict[str, Any], run_dir: Path | None = None) -> Trainer:
     """A Trainer for benchmarking: any preset/batch/device/precision, synthetic data, no files."""
-    cfg = resolve({**overrides, "progress": False})
+    cfg = resolve({"eval_every": 0, **overrides, "progress": False})  # no watch: nothing to write
     preset = get_preset(cfg.model)
     data = synthetic(cfg.channels or preset.channels, cfg.resolution or preset.resolution)
     return Trainer(cfg, run_dir or Path(os.devnull), data=data)
