@@ -138,3 +138,89 @@ def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_run
         srv.shutdown()
         srv.server_close()
         thread.join(timeout=10)
+
+
+# -- the metadata schema (generation/loading.check_meta, models/bounds.check_arch) -----------------
+
+def test_a_conditional_run_s_saved_and_exported_metadata_passes_check_meta_in_every_loader(cond_runs, tmp_path):
+    from dcgan import checkpoint as ckpt
+    from dcgan.generation.export import export_metadata
+    from dcgan.generation.loading import DISCRIMINATOR, EXPORT, GENERATOR, check_meta
+
+    for cond, run in cond_runs.items():
+        g = ckpt.newest_good(run) / ckpt.G_FILE
+        meta = check_meta(ckpt.read_meta(g), g, (GENERATOR,))
+        assert meta["arch"]["cond"] == cond and meta["arch"]["classes"] == 10
+        check_meta(ckpt.read_meta(g.parent / ckpt.D_FILE), g, (DISCRIMINATOR,))
+        check_meta(export_metadata(meta), "export", (EXPORT,))
+        D, _ = dcgan.load_discriminator(run)
+        assert D is not None
+        suffixes = [".safetensors", ".pt"] + [".onnx"] * _has_onnx()
+        for suffix in suffixes:
+            G, loaded = dcgan.load_generator(dcgan.export(run, out=tmp_path / f"{cond}{suffix}"))
+            assert loaded["arch"]["classes"] == 10 and loaded["classes"] == meta["arch"]["class_names"]
+            assert G(torch.zeros(2, G.noise_dim), torch.tensor([3, 4])).shape == (2, 1, 8, 8)
+
+
+def _has_onnx() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime"))
+
+
+BAD_CLASSES = [
+    ({"classes": 0}, "classes 0"),
+    ({"classes": -1}, "classes -1"),
+    ({"classes": "10"}, "classes '10'"),
+    ({"classes": 10.0}, "classes 10.0"),
+    ({"class_names": [str(i) for i in range(9)]}, "class_names of 9 item(s)"),
+    ({"class_names": list(range(10))}, "class_names of 10 item(s)"),
+    ({"class_names": "0123456789"}, "class_names of str"),
+    ({"cond": "both"}, "cond 'both'"),
+]
+
+
+@pytest.mark.parametrize("edit,message", BAD_CLASSES)
+def test_metadata_with_bad_classes_is_refused_in_one_line(cond_runs, tmp_path, capsys, edit, message):
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from dcgan import checkpoint as ckpt
+
+    src = ckpt.newest_good(cond_runs["projection"]) / ckpt.G_FILE
+    meta = ckpt.read_meta(src)
+    meta["arch"].update(edit)
+    bad = tmp_path / "bad.safetensors"
+    save_file(load_file(str(src)), str(bad), metadata={k: json.dumps(v) for k, v in meta.items()})
+    for argv in (["sample", str(bad), "--n", "2", "--out", str(tmp_path / "s.png")],
+                 ["export", str(bad), "--out", str(tmp_path / "e.safetensors")]):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err and "Traceback" not in err, err
+
+
+def test_an_export_whose_class_list_disagrees_with_its_architecture_is_refused(cond_runs, tmp_path):
+    from dcgan.generation.export import export_metadata
+    from dcgan.generation.loading import EXPORT, check_meta
+
+    _, meta = dcgan.load_generator(cond_runs["acgan"], bn="running")
+    info = export_metadata(meta)
+    for edit in ({"classes": info["classes"][:-1]}, {"label_input": "labels"}):
+        with pytest.raises(DcganError, match="class_names"):
+            check_meta({**info, **edit}, "g.pt", (EXPORT,))
+    unconditional = {**info, "arch": {k: v for k, v in info["arch"].items()
+                                      if k not in ("cond", "classes", "class_names")}}
+    with pytest.raises(DcganError, match="not conditional"):
+        check_meta(unconditional, "g.pt", (EXPORT,))
+
+
+def test_the_images_held_are_bounded_as_n_times_the_classes_asked(cond_runs, monkeypatch):
+    from dcgan import limits
+
+    run = cond_runs["projection"]
+    monkeypatch.setattr(limits, "MAX_IMAGES_BYTES", 4 * 8 * 8 * 5)  # room for 20 8x8 grey images
+    assert dcgan.sample(run, n=4, classes=7).shape == (4, 1, 8, 8)
+    with pytest.raises(DcganError, match="40 images"):  # 4 of each of 10 classes
+        dcgan.sample(run, n=4, classes="all")
