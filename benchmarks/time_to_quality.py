@@ -67,7 +67,7 @@ def run(model: str, data: str, seed: int, budget: float, every: float, n: int, e
         perm = epoch_permutation(tr.n, cfg.seed, tr.epoch).to(tr.device)
         while tr.batch < tr.batches_per_epoch and progress() < budget:
             t0 = time.perf_counter()
-            stats = tr.train_step(tr.real_batch(perm, tr.batch))
+            stats = tr.train_step(*tr.real_batch(perm, tr.batch))
             if tr.device.type == "cuda":
                 torch.cuda.synchronize(tr.device)  # the step's time is the GPU's
             del stats

@@ -153,6 +153,13 @@ def _settings(name: str, value: Any) -> Any:
     raise DcganError(f"{name} must be a dict of settings (or give them as keyword arguments), not {_kind(value)}")
 
 
+def _classes(name: str, value: Any) -> Any:
+    ok = (lambda v: isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)))
+    if value is None or ok(value) or (isinstance(value, (list, tuple)) and value and all(map(ok, value))):
+        return value
+    raise DcganError(f"{name} must be a class label, a class name, 'all' or a list of them, not {_kind(value)}")
+
+
 def _data(name: str, value: Any) -> Any:
     if value is None or isinstance(value, (str, os.PathLike)):
         return value
@@ -172,7 +179,7 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "data": _data, "features": _one_of(*_FEATURE_KINDS), "grid": _grid,
     "data_dir": _optional_path, "metrics": _metrics, "split": _one_of(None, "train", "test", HELD_OUT), "log": _log,
     "progress": _flag, "overrides": _settings, "resume": _optional_path, "dry_run": _flag,
-    "config": _config,
+    "config": _config, "classes": _classes,
 }
 
 

@@ -98,7 +98,7 @@ def test_the_trainer_follows_the_lr_schedule(tiny_mnist, tmp_path):
     tr = throughput.make_trainer({"model": "tf-tutorial", "batch_size": 50, "epochs": 2,
                                   "lr_schedule": "linear", "lr_end": 0.5})
     tr.step = tr.schedule_steps // 2
-    tr.train_step(tr.real_batch(torch.arange(tr.n), 0))  # sets the step's rates first
+    tr.train_step(*tr.real_batch(torch.arange(tr.n), 0))  # sets the step's rates first
     assert tr.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4 * 0.75)
     assert tr.opt_d.param_groups[0]["lr"] == pytest.approx(1e-4 * 0.75)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_device, add_target, check_out, examples, output_path
+from .options import add_class, add_device, add_target, check_out, examples, output_path
 
 ORDER = 31
 
@@ -25,6 +25,7 @@ def add(sub) -> None:
     p.add_argument("--out", default="walk.gif", type=output_path,
                    help="walk.gif (animation, default) or walk.png (strip)")
     add_device(p, "auto")
+    add_class(p)
     p.set_defaults(func=run_interpolate)
 
     p = sub.add_parser("arithmetic", help="mean(a) - mean(b) + mean(c) in noise space, as a picture",
@@ -38,6 +39,7 @@ def add(sub) -> None:
     p.add_argument("--out", default="arithmetic.png", type=output_path,
                    help="the picture's .png (default arithmetic.png)")
     add_device(p, "auto")
+    add_class(p)
     p.set_defaults(func=run_arithmetic)
 
 
@@ -46,7 +48,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
 
     check_out("--out", args.out, (".gif", ".png"))
     out = interpolate(args.target, parse_seeds(args.seeds, "--seeds", 2), args.steps, args.method,
-                      args.out, args.device)
+                      args.out, args.device, classes=args.classes)
     print(f"wrote {out}")
     return 0
 
@@ -56,6 +58,6 @@ def run_arithmetic(args: argparse.Namespace) -> int:
 
     check_out("--out", args.out, (".png",))
     out = arithmetic(args.target, parse_seeds(args.a, "--a"), parse_seeds(args.b, "--b"),
-                     parse_seeds(args.c, "--c"), args.out, args.device)
+                     parse_seeds(args.c, "--c"), args.out, args.device, classes=args.classes)
     print(f"wrote {out}")
     return 0

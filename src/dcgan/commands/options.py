@@ -70,6 +70,14 @@ def add_data_dir(p: argparse.ArgumentParser) -> None:
                    help="data cache folder (default $DCGAN_DATA or the user cache)")
 
 
+def add_class(p: argparse.ArgumentParser, several: bool = False) -> None:
+    """--class of a generator trained with --cond: a label, a class name (or, where ``several``,
+    'all' or a comma-separated list)."""
+    more = ", 'all' (one grid row per class) or a comma-separated list" if several else ""
+    p.add_argument("--class", dest="classes", metavar="CLASS",
+                   help=f"the class of a run trained with --cond: a label (7) or a class name{more}")
+
+
 def add_generator_choice(p: argparse.ArgumentParser) -> None:
     """Which generator of a run and which BatchNorm statistics it samples with (sample, eval)."""
     from ..generation.batchnorm import BN_MODES

@@ -22,7 +22,7 @@ def _presets() -> str:
 def add(sub) -> None:
     from ..generation.batchnorm import BN_MODES
     from ..models import PRESETS
-    from ..training.config import AUGMENTS, ON_FAILURE, ON_NAN, SCHEDULES
+    from ..training.config import AUGMENTS, CONDS, ON_FAILURE, ON_NAN, SCHEDULES
     from ..training.losses import LOSSES
     from ..training.updates import UPDATES
 
@@ -32,6 +32,7 @@ def add(sub) -> None:
                        epilog=_presets() + "\n\n" + examples(
                            "dcgan train --model lean --data mnist",
                            "dcgan train --model dcgan64 --data emoji --epochs 25 --ema 0.999",
+                           "dcgan train --model lean --data mnist --cond projection",
                            "dcgan train --config runs/0001-lean-mnist/config.json --seed 1",
                            "dcgan train --resume runs/0001-lean-mnist --epochs 10"),
                        argument_default=S)
@@ -72,6 +73,10 @@ def add(sub) -> None:
                    f"penalties every K steps, scaled by K ({pre}, else 1)")
     p.add_argument("--spectral-norm", action="store_true", help="spectral normalisation of D's conv "
                    "and linear layers")
+    p.add_argument("--cond", choices=CONDS, help="class-conditional G and D (presets "
+                   f"{', '.join(n for n, pr in PRESETS.items() if pr.conditional)}; labelled data): "
+                   "projection (D projects a class embedding on its features) or acgan (D also "
+                   "classifies); default none")
     p.add_argument("--augment", metavar="POLICY", help="differentiable augmentation of every image D "
                    f"sees: a comma-separated subset of {','.join(AUGMENTS)} ({pre}: none, {augmented}; "
                    "--augment '' turns it off)")

@@ -101,7 +101,13 @@ def _loading(name: str, fmt: str, info: dict[str, Any]) -> list[str]:
                   f'z = np.random.default_rng(0).standard_normal((16, {dim}), dtype=np.float32)',
                   'images = session.run(["images"], {"z": z})[0]   # '
                   f"(16, {c}, {res}, {res}) in [-1, 1]"]
-    return lines + ["```"]
+    lines += ["```"]
+    if "label_input" in info:  # a class-conditional generator (--cond): labels are the second input
+        names = info.get("classes") or []
+        lines += ["", f"Class-conditional: pass labels `y`, int64 of shape (N,) in 0-{len(names) - 1}, as the "
+                  "second input (`G(z, y)`; ONNX input `y`; `dcgan.sample(..., classes=7)`). Classes in "
+                  f"label order: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}."]
+    return lines
 
 
 def write_card(weights: Path, fmt: str, info: dict[str, Any], target: str | Path) -> Path:

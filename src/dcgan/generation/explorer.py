@@ -6,8 +6,9 @@ endpoint:
 
     GET /                    the page
     GET /api/info            {"noise_dim", "resolution", "channels", "directions", "model", ...}
-    GET /api/image?seed=S&seed2=T&t=0.5&d=0.0,1.5,...   -> PNG
-        z = slerp(z(S), z(T), t) + sum_i d_i * direction_i   (t and seed2 optional)
+    GET /api/image?seed=S&seed2=T&t=0.5&d=0.0,1.5,...&class=K   -> PNG
+        z = slerp(z(S), z(T), t) + sum_i d_i * direction_i   (t and seed2 optional; class K, a
+        label, only for a generator trained with --cond, whose classes /api/info lists)
 
 The directions are the top singular vectors of G's first layer (``latent.directions``); a slider's
 value is in units of the noise's standard deviation.
@@ -21,6 +22,7 @@ client that hangs up early is no error.
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
 import math
@@ -34,7 +36,7 @@ from urllib.parse import parse_qs, urlparse
 
 import torch
 
-from . import latent
+from . import classes, latent
 from ..errors import DcganError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -62,7 +64,8 @@ class Explorer:
         self.info = {"model": arch["model"], "noise_dim": arch["noise_dim"],
                      "resolution": arch["resolution"], "channels": arch["channels"],
                      "directions": len(self.dirs), "range": SLIDER_RANGE, "step": self.meta.get("step"),
-                     "data": (self.meta.get("config") or {}).get("data"), "target": str(target)}
+                     "data": (self.meta.get("config") or {}).get("data"), "target": str(target),
+                     "classes": classes.names(self.meta)}  # [] unless trained with --cond
 
     def z(self, seed: int, seed2: int | None = None, t: float = 0.0,
           d: list[float] | None = None) -> torch.Tensor:
@@ -75,10 +78,12 @@ class Explorer:
         return z
 
     def png(self, seed: int, seed2: int | None = None, t: float = 0.0,
-            d: list[float] | None = None) -> bytes:
+            d: list[float] | None = None, label: int | None = None) -> bytes:
         z = self.z(seed, seed2, t, d)
+        if self.info["classes"] and label is None:
+            label = 0  # a conditional generator draws one class at a time: the first by default
         with self.lock:
-            img = latent.render(self.G, z[None])[0]
+            img = latent.render(self.G, z[None], y=label)[0]
         return latent.as_png(img)
 
 
@@ -175,10 +180,14 @@ def make_handler(explorer: Explorer):
                     t = _float(q["t"][0], 0.0, 1.0) if "t" in q else 0.0
                     d = [_float(v, -SLIDER_RANGE, SLIDER_RANGE)
                          for v in q.get("d", [""])[0].split(",") if v != ""]
+                    label = _int(q, "class", None)
+                    if label is not None and label >= len(explorer.info["classes"]):
+                        raise ValueError(f"class must be a label 0..{len(explorer.info['classes']) - 1}"
+                                         if explorer.info["classes"] else "this generator takes no class")
                 except ValueError as exc:
                     return self._send(HTTPStatus.BAD_REQUEST, f"bad query: {exc}".encode(),
                                       "text/plain; charset=utf-8")
-                return self._send(200, explorer.png(seed, seed2, t, d), "image/png")
+                return self._send(200, explorer.png(seed, seed2, t, d, label), "image/png")
             if url.path == "/favicon.ico":
                 return self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
@@ -263,7 +272,10 @@ def page(info: dict) -> str:
         f'max={info["range"]} step=0.1 value=0><output id=o{i}>0.0</output></label>'
         for i in range(info["directions"]))
     title = f'{info["model"]} · {info["data"] or ""} · step {info["step"]}'
-    return PAGE.replace("__TITLE__", title).replace("__SLIDERS__", sliders).replace(
+    options = "".join(f"<option value={i}>{html.escape(name)}</option>" for i, name in enumerate(info.get("classes") or []))
+    chooser = (f'<fieldset><legend>class</legend><label>class <select id=cls>{options}</select></label></fieldset>'
+               if options else "")
+    return PAGE.replace("__TITLE__", html.escape(title)).replace("__CLASS__", chooser).replace("__SLIDERS__", sliders).replace(
         "__PX__", str(max(DISPLAY_PX, info["resolution"] * 4))).replace("__INFO__", json.dumps(info))
 
 
@@ -277,6 +289,7 @@ input[type=number]{width:7em}#status{color:#777;font-size:.85em}h1{font-size:1.2
 </style></head><body>
 <div id=view><h1>__TITLE__</h1><img id=img alt="generated image"><div id=status>loading</div></div>
 <div id=controls>
+__CLASS__
 <fieldset><legend>seed A</legend>
 <label>seed <input type=number id=seed min=0 value=0>
 <button id=random type=button>random</button></label></fieldset>
@@ -296,7 +309,7 @@ function query() {
   for (let i = 0; i < INFO.directions; i++) { d.push($("d" + i).value); $("o" + i).textContent = Number($("d" + i).value).toFixed(1); }
   $("ot").textContent = Number($("t").value).toFixed(2);
   return "seed=" + Math.max(0, parseInt($("seed").value || "0")) + "&seed2=" + Math.max(0, parseInt($("seed2").value || "0")) +
-         "&t=" + $("t").value + "&d=" + d.join(",");
+         "&t=" + $("t").value + "&d=" + d.join(",") + ($("cls") ? "&class=" + $("cls").value : "");
 }
 function update() {
   pending = query();
@@ -312,7 +325,7 @@ function next() {
   img.onerror = () => { $("status").textContent = "error for " + q; busy = false; next(); };
   img.src = "/api/image?" + q;
 }
-document.querySelectorAll("input").forEach(el => el.addEventListener("input", update));
+document.querySelectorAll("input, select").forEach(el => el.addEventListener("input", update));
 $("random").onclick = () => { $("seed").value = Math.floor(Math.random() * 100000); update(); };
 $("reset").onclick = () => { document.querySelectorAll(".dir").forEach(s => s.value = 0); $("t").value = 0; update(); };
 update();

@@ -12,6 +12,10 @@ Every export carries the same metadata, so a consumer needs nothing else to draw
   archive's extra file ``dcgan.json``;
 * ONNX: input ``z`` (batch, dim), output ``images`` (batch, C, H, W), dynamic batch; the metadata
   in the model's ``metadata_props`` (key ``dcgan``, JSON) — runs in onnxruntime.
+
+A class-conditional generator (``--cond``) takes a second input, ``y`` (batch,) int64 labels
+(TorchScript: ``G(z, y)``); its metadata names it (``"label_input": "y"``) and lists the classes
+in label order (``"classes"``).
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ def export_metadata(meta: dict[str, Any]) -> dict[str, Any]:
             "output_range": meta.get("output_range", [-1.0, 1.0]), "layout": "NCHW",
             "input": "z", "output": "images", "step": meta.get("step"),
             "data": (meta.get("config") or {}).get("data"), "dcgan_version": meta.get("dcgan_version"),
-            "ema": bool(meta.get("ema")), "batchnorm_statistics": meta.get("bn")}
+            "ema": bool(meta.get("ema")), "batchnorm_statistics": meta.get("bn"),
+            **({"label_input": "y", "classes": list(arch["class_names"])}
+               if arch.get("cond", "none") != "none" else {})}
 
 
 def export(target: str | Path, fmt: str | None = None, out: str | Path | None = None,
@@ -90,16 +96,17 @@ def _export_weights(target: str | Path, fmt: str | None = None, out: str | Path 
 
         return atomic_write(out, weights_blob(G, info))
     z = torch.randn(2, info["noise"]["dim"], generator=torch.Generator().manual_seed(0))
+    inputs = (z, torch.tensor([0, 1])) if "label_input" in info else (z,)  # a conditional G: (z, y)
     if fmt == "torchscript":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TracerWarnings: padding sizes are fixed per resolution
-            traced = torch.jit.trace(G, z)
+            traced = torch.jit.trace(G, inputs)
         return atomic_write(out, lambda fh: torch.jit.save(traced, fh,
                                                             _extra_files={EXTRA_FILE: json.dumps(info)}))
-    return _export_onnx(G, z, info, out)
+    return _export_onnx(G, inputs, info, out)
 
 
-def _export_onnx(G, z: torch.Tensor, info: dict[str, Any], out: Path) -> Path:
+def _export_onnx(G, inputs: tuple[torch.Tensor, ...], info: dict[str, Any], out: Path) -> Path:
     try:
         import onnx
     except ImportError:
@@ -112,15 +119,17 @@ def _export_onnx(G, z: torch.Tensor, info: dict[str, Any], out: Path) -> Path:
         warnings.simplefilter("ignore")
         # The TorchScript-based exporter: it needs only `onnx`; torch's default (dynamo) exporter
         # would also need onnxscript for a graph this simple.
-        torch.onnx.export(G, (z,), buf, input_names=["z"], output_names=["images"],
-                          dynamic_axes={"z": {0: "batch"}, "images": {0: "batch"}},
+        names = ["z", "y"][:len(inputs)]
+        torch.onnx.export(G, inputs, buf, input_names=names, output_names=["images"],
+                          dynamic_axes={**{k: {0: "batch"} for k in names}, "images": {0: "batch"}},
                           opset_version=ONNX_OPSET, dynamo=False)
     model = onnx.load_from_string(buf.getvalue())
     entry = model.metadata_props.add()
     entry.key, entry.value = ONNX_KEY, json.dumps(info)
     model.doc_string = (f"dcgan generator ({info['model']}): z ~ N(0, 1) of shape (batch, "
                         f"{info['noise']['dim']}) -> images (batch, {info['channels']}, "
-                        f"{info['resolution']}, {info['resolution']}) in [-1, 1]")
+                        f"{info['resolution']}, {info['resolution']}) in [-1, 1]"
+                        + (f"; y (batch,) int64 class labels 0-{len(info['classes']) - 1}" if "label_input" in info else ""))
     return atomic_write(out, model.SerializeToString())
 
 

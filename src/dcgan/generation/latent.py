@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -16,6 +17,7 @@ from ..errors import DcganError
 from ..fsutil import atomic_write
 from ..images import make_grid, save_png
 from ..limits import MAX_FRAMES
+from . import classes as _classes
 from . import sampling
 from .loading import load_generator
 
@@ -93,9 +95,9 @@ def path(zs: torch.Tensor, steps: int, method: str = "slerp") -> torch.Tensor:
     return torch.stack([*frames, zs[-1]])
 
 
-def render(G: nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+def render(G: nn.Module, z: torch.Tensor, batch_size: int = 256, y: int | None = None) -> torch.Tensor:
     """Noise (n, dim) -> uint8 images (n, C, H, W), in eval mode on G's device."""
-    return torch.cat(list(sampling.render(G, z, batch_size)))
+    return torch.cat(list(sampling.render(G, z, batch_size, y)))
 
 
 def _frame(img: torch.Tensor, scale: int):
@@ -107,16 +109,17 @@ def _frame(img: torch.Tensor, scale: int):
 
 
 def interpolate(target: str | Path, seeds: list[int], steps: int = 16, method: str = "slerp",
-                out: str | Path = "walk.gif", device: str = "cpu") -> Path:
+                out: str | Path = "walk.gif", device: str = "cpu", classes: Any = None) -> Path:
     """A walk through the seeds' noise vectors: an animated GIF (there and back) or a PNG strip
-    (one row per pair of seeds)."""
+    (one row per pair of seeds); a conditional generator's at the one class ``classes`` names."""
     if len(seeds) < 2:
         raise DcganError("--seeds needs at least two seeds to interpolate between, e.g. --seeds 1,2,3")
     out = Path(out)
     if out.suffix.lower() not in (".gif", ".png"):
         raise DcganError(f"--out {out}: use a .gif (animation) or a .png (strip of frames)")
-    G, _ = load_generator(target, device)
-    imgs = render(G, path(seeds_z(seeds, G.noise_dim), steps, method))
+    G, meta = load_generator(target, device)
+    y = _classes.label(_classes.resolve(classes, meta))
+    imgs = render(G, path(seeds_z(seeds, G.noise_dim), steps, method), y=y)
     if out.suffix.lower() == ".png":
         # one row per segment, steps+1 frames each (the end of one row starts the next)
         rows = [imgs[k * steps:(k + 1) * steps + 1] for k in range(len(seeds) - 1)]
@@ -134,19 +137,21 @@ def arithmetic_z(a: list[int], b: list[int], c: list[int], dim: int) -> torch.Te
 
 
 def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
-               out: str | Path = "arithmetic.png", device: str = "cpu") -> Path:
+               out: str | Path = "arithmetic.png", device: str = "cpu", classes: Any = None) -> Path:
     """A picture of the sum: one row per group (its seeds, then the image of its mean noise, as the
-    paper shows them), and the result on the right."""
+    paper shows them), and the result on the right; a conditional generator's at the one class
+    ``classes`` names."""
     from PIL import Image, ImageDraw
 
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise DcganError(f"--out {out}: arithmetic writes a .png")
-    G, _ = load_generator(target, device)
+    G, meta = load_generator(target, device)
+    cls = _classes.label(_classes.resolve(classes, meta))
     dim = G.noise_dim
     groups = [a, b, c]
     means = torch.stack([seeds_z(g, dim).mean(0) for g in groups])
-    result = render(G, (means[0] - means[1] + means[2])[None])[0]
+    result = render(G, (means[0] - means[1] + means[2])[None], y=cls)[0]
     scale, pad, label_w = 3, 6, 28
     size = G.resolution * scale
     width_n = max(len(g) for g in groups)
@@ -157,11 +162,11 @@ def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
     for r, (name, sign, group) in enumerate(zip("abc", ("", "-", "+"), groups)):
         y = pad + r * (size + pad)
         draw.text((4, y + size // 2 - 6), f"{sign}{name}", fill="black")
-        imgs = render(G, seeds_z(group, dim))
+        imgs = render(G, seeds_z(group, dim), y=cls)
         for k, im in enumerate(imgs):
             canvas.paste(_frame(im, scale).convert("RGB"), (label_w + k * (size + pad), y))
         x_mean = label_w + width_n * (size + pad) + pad
-        canvas.paste(_frame(render(G, means[r][None])[0], scale).convert("RGB"), (x_mean, y))
+        canvas.paste(_frame(render(G, means[r][None], y=cls)[0], scale).convert("RGB"), (x_mean, y))
         draw.rectangle([x_mean - 2, y - 2, x_mean + size + 1, y + size + 1], outline="#888")
     x_res = label_w + (width_n + 1) * (size + pad) + 3 * pad + label_w
     y_res = pad + (size + pad)

@@ -33,7 +33,8 @@ def check_meta(meta: Any, path: Path | str, formats: tuple[str, ...]) -> dict[st
     before it builds anything: ``format`` one of ``formats``; ``arch`` one the preset table builds
     (``models.bounds.check_arch``: whole numbers in range); ``config`` an object whose
     ``batch_size`` is a positive whole number (its activations are bounded where it is used) and ``sample_bn`` a known mode; ``step`` a whole
-    number; ``ema`` true or false; an export's ``noise.dim`` equal to the architecture's. Anything
+    number; ``ema`` true or false; an export's ``noise.dim`` equal to the architecture's, and its
+    ``classes``/``label_input`` those of a conditional architecture. Anything
     else is a one-line DcganError naming the field."""
     what = f"{path}'s metadata"
     if not isinstance(meta, dict) or meta.get("format") not in formats or "arch" not in meta:
@@ -59,7 +60,21 @@ def check_meta(meta: Any, path: Path | str, formats: tuple[str, ...]) -> dict[st
     if noise is not None and not (isinstance(noise, dict) and noise.get("dim") == arch["noise_dim"]):
         raise DcganError(f"{what} has noise {noise!r}; it must be an object whose dim is the "
                          f"architecture's noise_dim ({arch['noise_dim']})")
+    _check_labels(meta, arch, what)
     return meta
+
+
+def _check_labels(meta: dict[str, Any], arch: dict[str, Any], what: str) -> None:
+    """An export's ``classes`` (the class names, in label order) and ``label_input``: present
+    together, and only when the architecture is conditional, naming the same classes."""
+    names, label = meta.get("classes"), meta.get("label_input")
+    if names is None and label is None:
+        return
+    if "classes" not in arch:
+        raise DcganError(f"{what} has classes or label_input, but its architecture is not conditional")
+    if names != arch["class_names"] or label != "y":
+        raise DcganError(f"{what} has classes {names!r} and label_input {label!r}; they must be the "
+                         "architecture's class_names and \"y\"")
 
 
 def _build(build: Any, meta: dict[str, Any], path: Path, part: str) -> nn.Module:
@@ -118,23 +133,30 @@ def load_discriminator(target: str | Path, device: str = "cpu") -> tuple[nn.Modu
 
 
 class ExportedGenerator(nn.Module):
-    """A TorchScript or ONNX export used as a generator: noise (N, dim) -> images (N, C, H, W).
+    """A TorchScript or ONNX export used as a generator: noise (N, dim) -> images (N, C, H, W);
+    a conditional one's (``classes`` > 0) also takes labels (N,), the classes in turn when none.
 
     Its BatchNorm statistics are the ones baked in when it was exported. ONNX runs in onnxruntime
     on the CPU; a TorchScript file is a program, so load only exports you trust (your own)."""
 
     def __init__(self, noise_dim: int, scripted: nn.Module | None = None, session: Any = None,
-                 device: torch.device | None = None):
+                 device: torch.device | None = None, classes: int = 0):
         super().__init__()
-        self.noise_dim = noise_dim
+        self.noise_dim, self.classes = noise_dim, classes
         self.scripted, self.session = scripted, session
         # where it runs, for code that asks a generator's parameters (ONNX has none in torch)
         self.anchor = nn.Parameter(torch.zeros(0, device=device), requires_grad=False)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        inputs = (z,)
+        if self.classes:
+            inputs = (z, torch.arange(len(z), device=z.device) % self.classes if y is None else y)
         if self.scripted is not None:
-            return self.scripted(z)
-        (out,) = self.session.run(["images"], {"z": z.detach().float().cpu().numpy()})
+            return self.scripted(*inputs)
+        feed = {"z": z.detach().float().cpu().numpy()}
+        if self.classes:
+            feed["y"] = inputs[1].detach().long().cpu().numpy()
+        (out,) = self.session.run(["images"], feed)
         return torch.from_numpy(out).to(z.device)
 
 
@@ -150,7 +172,8 @@ def _load_export(path: Path, device: str, bn: str | None) -> tuple[nn.Module, di
             extra = {EXTRA_FILE: ""}
             scripted = torch.jit.load(str(path), map_location=dev, _extra_files=extra)
             meta = check_meta(json.loads(extra[EXTRA_FILE] or "{}"), path, (EXPORT,))
-            G = ExportedGenerator(meta["arch"]["noise_dim"], scripted=scripted, device=dev)
+            G = ExportedGenerator(meta["arch"]["noise_dim"], scripted=scripted, device=dev,
+                                  classes=meta["arch"].get("classes", 0))
         else:
             import onnx
             import onnxruntime
@@ -159,7 +182,8 @@ def _load_export(path: Path, device: str, bn: str | None) -> tuple[nn.Module, di
             props = {p.key: p.value for p in model.metadata_props}
             meta = check_meta(json.loads(props.get("dcgan", "{}")), path, (EXPORT,))
             session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-            G = ExportedGenerator(meta["arch"]["noise_dim"], session=session, device=torch.device("cpu"))
+            G = ExportedGenerator(meta["arch"]["noise_dim"], session=session, device=torch.device("cpu"),
+                                  classes=meta["arch"].get("classes", 0))
     except DcganError:
         raise
     except ImportError:

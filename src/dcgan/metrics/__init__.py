@@ -33,6 +33,7 @@ from ..data.holdout import HELD_OUT, RULE as HELD_OUT_RULE
 from ..version import __version__
 from ..errors import DcganError
 from .features import BATCH, check_images, default_kind, extractor
+from . import perclass
 from .classifiers import PROTOCOLS
 from .registry import DC_K, DEFAULT, METRICS, PR_K, Sets, compute, frechet_distance, gaussian_stats
 
@@ -141,11 +142,16 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
     from ..generation.loading import load_generator
     from ..generation.sampling import generate
 
+    from ..generation.classes import names
+
     G, meta = load_generator(path, device, bn, ema)
     _say(log, f"generating {n:,} images from {path} (seed {seed}, on {device})")
     images = torch.cat(list(_counted(generate(G, n, seed), _bar(n, "generating", progress))))
-    return images, {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE, ema)),
-                    "step": meta.get("step"), "seed": seed, "bn": meta.get("bn")}
+    source = {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE, ema)),
+              "step": meta.get("step"), "seed": seed, "bn": meta.get("bn")}
+    if names(meta):  # a conditional generator: image i asked for class i mod K (perclass.py)
+        source["classes"] = names(meta)
+    return images, source
 
 
 def _counted(batches: Iterable[torch.Tensor], bar) -> Iterable[torch.Tensor]:
@@ -315,6 +321,10 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
                 mode_min_count=proto.mode_min_count if proto else None, seed=seed)
     _say(log, f"metrics: {', '.join(metrics)}")
     values = compute(sets, metrics)
+    if source.get("classes"):  # a conditional generator: class accuracy and intra-FID beside these
+        ref_set = datasets.reference(data, split, data_dir, None if features == "classifier" else fake.shape[-1])
+        labels = None if ref_set.images.labels is None else ref_set.images.labels[:len(real)].numpy()
+        values.update(perclass.measure(source["classes"], real, labels, fake_feats, fake_labels, ext.n_classes))
     return {
         "data": data, "source": source, "metrics": values,
         "protocol": {"n_real": len(real), "n_generated": len(fake), "reference_split": ref["split"],
@@ -325,6 +335,7 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
                      "mode_rule": ((proto.mode_rule if proto else
                                     "a class is covered with >= 10 % of its uniform share")
                                    if "modes" in values else None),  # Inception: no classes
+                     **({"per_class_rule": perclass.RULE} if source.get("classes") else {}),
                      "dcgan_version": __version__},
         "seconds": round(time.perf_counter() - t0, 2),
     }
@@ -349,6 +360,7 @@ def format_table(result: dict[str, Any]) -> str:
             lines.append(f"{label:<20} {value}")
     if "histogram" in m and len(m["histogram"]) <= 10:
         lines.append(f"{'class histogram':<20} {m['histogram']}")
+    lines += perclass.format_rows(m)
     lines.append(f"protocol: {p['n_generated']} generated vs {p['n_real']} real ({result['data']} "
                  f"{p['reference_split']}), {p['extractor']} features "
                  f"(sha256 {p['extractor_sha256'][:12]}), dcgan {p['dcgan_version']}")

@@ -26,6 +26,9 @@ MAX_PACK = 64
 MAX_OPTION = 4096                           # ngf, ndf, width: as `--arch KEY=VALUE` accepts
 FLOAT_BYTES = 4
 COMMON = ("model", "channels", "resolution", "noise_dim", "pack", "spectral_norm")
+CONDS = ("projection", "acgan")             # how a conditional D reads the class (models/lean.py)
+CONDITIONAL = ("cond", "classes", "class_names")  # recorded together, and only by a conditional run
+MAX_CLASSES = 100_000
 
 
 def _whole(value: Any, lo: int, hi: int) -> bool:
@@ -41,7 +44,8 @@ def check_arch(arch: Any, what: str = "the architecture") -> dict[str, Any]:
     if not isinstance(model, str) or model not in PRESETS:
         raise DcganError(f"{what} names model {model!r}, which is not a preset ({', '.join(PRESETS)})")
     preset = PRESETS[model]
-    unknown = sorted(set(arch) - set(COMMON) - set(preset.extra), key=str)
+    takes = set(COMMON) | set(preset.extra) | (set(CONDITIONAL) if preset.conditional else set())
+    unknown = sorted(set(arch) - takes, key=str)
     if unknown:
         raise DcganError(f"{what} has field(s) {unknown} that preset {model!r} does not take")
     fields = {"channels": (CHANNELS[0], CHANNELS[-1]), "resolution": (MIN_RESOLUTION, MAX_RESOLUTION),
@@ -59,7 +63,24 @@ def check_arch(arch: Any, what: str = "the architecture") -> dict[str, Any]:
         raise DcganError(f"{what} has resolution {arch['resolution']}, which preset {model!r} cannot build")
     if not isinstance(arch.get("spectral_norm", False), bool):
         raise DcganError(f"{what} has spectral_norm {arch['spectral_norm']!r}; it must be true or false")
+    if any(k in arch for k in CONDITIONAL):
+        _check_conditional(arch, what)
     return arch
+
+
+def _check_conditional(arch: dict[str, Any], what: str) -> None:
+    """A conditional architecture's three fields: ``cond`` one of CONDS, ``classes`` a whole number
+    from 2 to MAX_CLASSES, ``class_names`` that many strings."""
+    if arch.get("cond") not in CONDS:
+        raise DcganError(f"{what} has cond {arch.get('cond')!r}; it must be one of {', '.join(CONDS)}")
+    classes = arch.get("classes")
+    if not _whole(classes, 2, MAX_CLASSES):
+        raise DcganError(f"{what} has classes {classes!r}; it must be a whole number from 2 to {MAX_CLASSES}")
+    names = arch.get("class_names")
+    if not (isinstance(names, list) and len(names) == classes and all(isinstance(n, str) for n in names)):
+        got = f"{len(names)} item(s)" if isinstance(names, list) else type(names).__name__
+        raise DcganError(f"{what} has class_names of {got}; it must be a list of {classes} strings "
+                         "(one per class, in label order)")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,13 @@ convolutions in G, strided convolutions with LeakyReLU in D, BatchNorm in G only
 a fraction of the tutorials' work: G is about 13 M multiply-adds per 28x28 image against the TF
 tutorial's 83 M, so a CPU trains several times more images per second. D has no normalisation, so
 the zero-centred R1/R2 penalties of its recipe (R3GAN, Huang et al. 2024) apply to it as published.
+
+Class-conditional (``classes`` > 0, ``--cond``): G's BatchNorms become conditional ones (a scale
+and shift per class after shared batch statistics; see ClassBatchNorm2d for why not an embedding
+concatenated to the noise); D either projects
+(Miyato & Koyama 2018: logit + <embed(y), features>) or adds an auxiliary classifier head (AC-GAN,
+Odena et al. 2017: K class logits beside the realness logit, as columns 1..K of its output).
+With ``classes`` 0 both build exactly the unconditional modules, parameter for parameter.
 """
 
 from __future__ import annotations
@@ -20,32 +27,68 @@ class LeanGenerator(nn.Module):
     s = R / 2**depth (R a multiple of 2**depth), channels halving from 2**depth x ``width``."""
 
     def __init__(self, noise_dim: int = 64, channels: int = 1, resolution: int = 28, width: int = 32,
-                 depth: int = 2):
+                 depth: int = 2, classes: int = 0):
         super().__init__()
         self.noise_dim, self.channels, self.resolution = noise_dim, channels, resolution
+        self.classes = classes
         s, top = resolution >> depth, width << depth
+        norm = (lambda c: ClassBatchNorm2d(c, classes)) if classes else nn.BatchNorm2d
         layers: list[nn.Module] = [
             nn.Linear(noise_dim, top * s * s, bias=False),
-            Reshape(top, s, s), nn.BatchNorm2d(top), nn.ReLU(inplace=True),          # (N, 2^d w, s, s)
+            Reshape(top, s, s), norm(top), nn.ReLU(inplace=True),                    # (N, 2^d w, s, s)
         ]
         for i in range(depth):  # depth 2: (N, 2w, 2s, 2s), then (N, w, 4s, 4s)
             c_in, c_out = top >> i, top >> (i + 1)
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+                       norm(c_out), nn.ReLU(inplace=True)]
         layers += [nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh()]                   # (N, C, R, R)
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """``y`` (N,) int64 labels of a conditional G; None: the classes in turn (0, 1, ..., K-1, 0,
+        ...), so code that only passes noise (BatchNorm statistics, health checks) sees every class."""
+        if not self.classes:
+            return self.net(z)
+        if y is None:
+            y = torch.arange(len(z), device=z.device) % self.classes
+        x = z
+        for layer in self.net:
+            x = layer(x, y) if isinstance(layer, ClassBatchNorm2d) else layer(x)
+        return x
+
+
+CLASS_INIT_STD = 0.5  # spread of the per-class scales and shifts at initialisation
+
+
+class ClassBatchNorm2d(nn.Module):
+    """Conditional BatchNorm (de Vries et al. 2017; the generator of Miyato & Koyama 2018): batch
+    statistics shared by every class, then a per-class scale and shift (starting at 1 and 0).
+    The class acts after the normalisation, so it does not compete with the noise for the
+    normalised variance (with the label concatenated to the noise instead, MNIST runs drew one
+    image per class: BENCHMARKS.md)."""
+
+    def __init__(self, channels: int, classes: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.scale, self.shift = nn.Embedding(classes, channels), nn.Embedding(classes, channels)
+        with torch.no_grad():  # classes apart from step 0 (CLASS_INIT_STD), not only once Adam grew them
+            self.scale.weight.normal_(1.0, CLASS_INIT_STD)
+            self.shift.weight.normal_(0.0, CLASS_INIT_STD)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.bn(x) * self.scale(y)[:, :, None, None] + self.shift(y)[:, :, None, None]
 
 
 class LeanDiscriminator(nn.Module):
     """(N, C, R, R) -> (N,) logits: ``depth`` 4x4 strided convolutions (widths w, 2w, ...), one
-    3x3 strided convolution, a linear read-out."""
+    3x3 strided convolution, a linear read-out. Conditional (``classes`` > 0): ``cond`` "projection"
+    takes labels and returns (N,) logits; "acgan" returns (N, 1 + K): the realness logit, then the
+    class logits."""
 
-    def __init__(self, channels: int = 1, resolution: int = 28, width: int = 32, depth: int = 2):
+    def __init__(self, channels: int = 1, resolution: int = 28, width: int = 32, depth: int = 2,
+                 classes: int = 0, cond: str = "projection"):
         super().__init__()
-        self.channels, self.resolution = channels, resolution
+        self.channels, self.resolution, self.classes, self.cond = channels, resolution, classes, cond
         layers: list[nn.Module] = []
         c_in, size = channels, resolution
         for i in range(depth):  # depth 2 at 28: (N, w, 14, 14), (N, 2w, 7, 7)
@@ -55,6 +98,18 @@ class LeanDiscriminator(nn.Module):
         layers += [nn.Conv2d(c_in, width << depth, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True),
                    nn.Flatten(), nn.Linear((width << depth) * s * s, 1)]                # (N, 1)
         self.net = nn.Sequential(*layers)
+        features = (width << depth) * s * s
+        if classes and cond == "projection":  # the read-out's scale, so <e, h> starts as small as it
+            self.embed = nn.Embedding(classes, features)
+            nn.init.uniform_(self.embed.weight, -features ** -0.5, features ** -0.5)
+        elif classes:
+            self.classify = nn.Linear(features, classes)                             # (N, K)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(1)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.classes:
+            return self.net(x).squeeze(1)
+        h = self.net[:-1](x)                                                          # (N, F)
+        out = self.net[-1](h)                                                         # (N, 1)
+        if self.cond == "projection":  # y None: the class-free part of the logit
+            return out.squeeze(1) if y is None else out.squeeze(1) + (self.embed(y) * h).sum(1)
+        return torch.cat([out, self.classify(h)], 1)                                  # (N, 1 + K)

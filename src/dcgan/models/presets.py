@@ -37,12 +37,18 @@ class Preset:
     recipe: dict[str, Any]                   # training defaults: loss, lr, betas, batch size, ...
     data: str                                # the data set its tutorial trains on
     extra: dict[str, Any] = field(default_factory=dict)  # architecture options (ngf, ndf, ...)
+    conditional: bool = False                # G and D take a class label (``--cond``)
 
     def arch(self, channels: int | None = None, resolution: int | None = None,
              noise_dim: int | None = None, pack: int = 1, spectral_norm: bool = False,
-             **extra: Any) -> dict[str, Any]:
+             cond: str = "none", class_names: list[str] | None = None, **extra: Any) -> dict[str, Any]:
         """The full architecture description stored in checkpoints (``pack``: see Packed;
-        ``spectral_norm``: D's conv and linear weights spectrally normalised)."""
+        ``spectral_norm``: D's conv and linear weights spectrally normalised; ``cond``: how D
+        reads the class, with ``class_names`` the classes in label order, recorded so sampling
+        needs nothing else)."""
+        if cond != "none" and not self.conditional:
+            fits = ", ".join(p.name for p in PRESETS.values() if p.conditional)
+            raise DcganError(f"preset {self.name!r} takes no class label; --cond needs one of: {fits}")
         res = resolution or self.resolution
         if not self.resolutions(res):
             fits = ", ".join(p.name for p in PRESETS.values() if p.resolutions(res)) or "none"
@@ -58,6 +64,8 @@ class Preset:
             arch["pack"] = pack
         if spectral_norm:  # likewise
             arch["spectral_norm"] = True
+        if cond != "none":  # likewise
+            arch.update(cond=cond, classes=len(class_names or []), class_names=list(class_names or []))
         return arch
 
 
@@ -154,7 +162,7 @@ register(Preset(
     source="dcgan's own (models/lean.py; recipe after R3GAN, Huang et al. 2024)",
     generator=LeanGenerator, discriminator=LeanDiscriminator,
     resolution=28, channels=1, noise_dim=64, resolutions=_mult(4), data="mnist",
-    recipe=LEAN_RECIPE, extra={"width": 32},
+    recipe=LEAN_RECIPE, extra={"width": 32}, conditional=True,
 ))
 
 # The same shapes four strided layers deep for 64x64 colour (G ~3.8 M parameters, a third
@@ -167,7 +175,7 @@ register(Preset(
     generator=LeanGenerator, discriminator=LeanDiscriminator,
     resolution=64, channels=3, noise_dim=128, resolutions=_mult(16), data="emoji",
     recipe={**LEAN_RECIPE, "epochs": 50, "ckpt_every": 5, "augment": "translation,cutout,color"},
-    extra={"width": 32, "depth": 4},
+    extra={"width": 32, "depth": 4}, conditional=True,
 ))
 
 
@@ -185,14 +193,23 @@ def _arch_args(arch: dict[str, Any]) -> tuple[Preset, dict[str, Any]]:
     return preset, extra
 
 
+def _cond_args(arch: dict[str, Any], d: bool) -> dict[str, Any]:
+    """A conditional architecture's class count (and, for D, how it reads the class); {} otherwise."""
+    if arch.get("cond", "none") == "none":
+        return {}
+    return {"classes": int(arch["classes"]), **({"cond": arch["cond"]} if d else {})}
+
+
 def build_generator(arch: dict[str, Any]) -> nn.Module:
     preset, extra = _arch_args(arch)
+    extra.update(_cond_args(arch, d=False))
     return preset.generator(noise_dim=arch["noise_dim"], channels=arch["channels"],
                             resolution=arch["resolution"], **extra)
 
 
 def build_discriminator(arch: dict[str, Any]) -> nn.Module:
     preset, extra = _arch_args(arch)
+    extra.update(_cond_args(arch, d=True))
     pack = int(arch.get("pack", 1))
     D = preset.discriminator(channels=arch["channels"] * pack, resolution=arch["resolution"], **extra)
     if arch.get("spectral_norm"):

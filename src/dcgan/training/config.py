@@ -30,6 +30,7 @@ ON_FAILURE = ("warn", "stop", "rollback")              # what a health check (he
 SCHEDULES = ("constant", "cosine", "linear")           # schedule.py: lr and R1/R2 gamma over the run
 AUGMENTS = ("translation", "cutout", "color")          # augment.py: DiffAugment's transforms
 TRACKERS = ("tensorboard", "wandb", "mlflow")          # trackers.py: --log-to
+CONDS = ("none", "projection", "acgan")                # --cond: how D reads the class (models/lean.py)
 
 # Fields a resumed run may change; every other difference from the saved config is refused.
 RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
@@ -61,6 +62,7 @@ class TrainConfig:
     r2: float = 0.0                     # gamma of the zero-centred penalty on fake images (0: off)
     reg_every: int = 1                  # lazy regularisation: R1/R2 every K steps, scaled by K
     spectral_norm: bool = False         # spectral normalisation of D's conv and linear layers
+    cond: str = "none"                  # class-conditional G and D: none | projection | acgan
     augment: str = ""                   # DiffAugment policy for every image D sees, e.g. "translation,cutout"
     lr_schedule: str = "constant"       # constant | cosine | linear decay over the run's steps
     lr_end: float = 0.1                 # the decaying schedules end at this fraction of --lr
@@ -123,7 +125,7 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
                                  ("--precision", cfg.precision, PRECISIONS), ("--adam", cfg.adam, ADAM_IMPLS),
                                  ("--cuda-graphs", cfg.cuda_graphs, CUDA_GRAPHS),
                                  ("--on-nan", cfg.on_nan, ON_NAN), ("--on-failure", cfg.on_failure, ON_FAILURE),
-                                 ("--sample-bn", cfg.sample_bn, BN_MODES),
+                                 ("--sample-bn", cfg.sample_bn, BN_MODES), ("--cond", cfg.cond, CONDS),
                                  ("--lr-schedule", cfg.lr_schedule, SCHEDULES),
                                  ("--gamma-schedule", cfg.gamma_schedule, SCHEDULES)):
         if value not in allowed:
@@ -138,6 +140,7 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"--loss {cfg.loss} pairs each real output with a fake one, but the keras-gan "
                          "update steps D on real and fake half batches separately; use --update "
                          "simultaneous or alternating")
+    _check_cond(cfg)
     if cfg.pack < 1:
         raise DcganError(f"--pack {cfg.pack}: give 1 (no packing) or more samples per pack")
     per_d_batch = cfg.batch_size // 2 if cfg.update == "keras-gan" else cfg.batch_size
@@ -163,6 +166,19 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
                          "evaluation and no watch")
     _check_numbers(cfg)
     return cfg
+
+
+def _check_cond(cfg: TrainConfig) -> None:
+    """What a class-conditional run cannot combine with, each refused in one line."""
+    if cfg.cond == "none":
+        return
+    if UPDATES[cfg.update].no_cond:
+        raise DcganError(f"--cond {cfg.cond}: {UPDATES[cfg.update].no_cond}")
+    if cfg.pack > 1:
+        raise DcganError(f"--cond {cfg.cond} with --pack {cfg.pack}: a pack mixes classes; use --pack 1")
+    if cfg.gp_weight or LOSSES[cfg.loss].gradient_penalty:
+        raise DcganError(f"--cond {cfg.cond}: the WGAN-GP penalty interpolates images of different "
+                         "classes; use another --loss (rpgan with --r1/--r2 keeps a penalty)")
 
 
 def parse_trackers(log_to: Any, tensorboard: Any) -> tuple[str, bool]:
@@ -252,7 +268,7 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
     else:
         datasets.get_spec(cfg.data)  # raises: no such data set or folder, said plainly
     return preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
-                       pack=cfg.pack, spectral_norm=cfg.spectral_norm, **cfg.arch_options)
+                       pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond, **cfg.arch_options)
 
 
 # What config.json records beside the settings (run.py's _write_config): facts of the run, not settings.

@@ -3,7 +3,8 @@ captured once and replayed, so a step costs one launch instead of a few hundred.
 
 On a GPU the tf-tutorial step is a few milliseconds of small convolutions; launched one by one from
 Python, the launch overhead is as large as the work itself. A captured step replays the same
-kernels on the same memory: the real batch is copied into a static input tensor, every random draw
+kernels on the same memory: the real batch (and its labels under ``--cond``) is copied into static
+input tensors, every random draw
 (noise, labels, dropout masks) comes from generators registered with the graph, so each replay draws
 fresh numbers exactly as an eager step would, Adam runs with ``capturable=True`` so its step
 count lives on the device, and an ``--ema`` average is updated inside the graph too.
@@ -27,7 +28,7 @@ import torch
 
 from ..errors import DcganError
 from .speed import unwrap
-from .updates import UPDATES, StepContext, Update
+from .updates import UPDATES, StepContext, Update, run_update
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -84,21 +85,24 @@ class GraphedStep:
         """Forget the graph (its memory goes back to the allocator); the next steps warm up anew."""
         self.graph: torch.cuda.CUDAGraph | None = None
         self.static_real: torch.Tensor | None = None
+        self.static_y: torch.Tensor | None = None  # the real labels under --cond
         self.static_stats: torch.Tensor | None = None
         self.static_grads: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.eager_steps = 0
         self.stream: torch.cuda.Stream | None = None
         self._grads_moved = False
 
-    def __call__(self, real: torch.Tensor, step: int) -> torch.Tensor:
+    def __call__(self, real: torch.Tensor, step: int, y: torch.Tensor | None = None) -> torch.Tensor:
         if len(real) != self.batch:           # the epoch's partial last batch: same math, eagerly
             self._grads_moved = self.graph is not None
-            return self._eager(real, step)
+            return self._eager(real, step, y)
         if self.graph is None:
             if self.eager_steps < WARMUP_STEPS:
-                return self._warmup(real, step)
-            self._capture(real, step)
+                return self._warmup(real, step, y)
+            self._capture(real, step, y)
         self.static_real.copy_(real)
+        if y is not None:
+            self.static_y.copy_(y)
         self.graph.replay()
         if self.ema is not None:
             self.ema.n_averaged += 1  # AveragedModel counts on the host; the graph did the average
@@ -108,33 +112,34 @@ class GraphedStep:
             self._grads_moved = False
         return self.static_stats
 
-    def _warmup(self, real: torch.Tensor, step: int) -> torch.Tensor:
+    def _warmup(self, real: torch.Tensor, step: int, y: torch.Tensor | None) -> torch.Tensor:
         # Warm-up on a side stream, as torch.cuda.graphs asks: these are real training steps.
         if self.stream is None:
             self.stream = torch.cuda.Stream(device=real.device)
         self.stream.wait_stream(torch.cuda.current_stream(real.device))
         with torch.cuda.stream(self.stream):
-            stats = self._eager(real, step)
+            stats = self._eager(real, step, y)
         torch.cuda.current_stream(real.device).wait_stream(self.stream)
         self.eager_steps += 1
         return stats
 
-    def _eager(self, real: torch.Tensor, step: int) -> torch.Tensor:
+    def _eager(self, real: torch.Tensor, step: int, y: torch.Tensor | None = None) -> torch.Tensor:
         with warnings.catch_warnings():  # capturable Adam outside a capture, on purpose
             warnings.filterwarnings("ignore", message=".*capturable=True.*")
-            stats = self.update.run(self.ctx, real, step)
+            stats = run_update(self.update, self.ctx, real, step, y)
         if self.ema is not None:
             self.ema.update_parameters(unwrap(self.ctx.G))
         return stats
 
-    def _capture(self, real: torch.Tensor, step: int) -> None:
+    def _capture(self, real: torch.Tensor, step: int, y: torch.Tensor | None) -> None:
         ctx = self.ctx
         graph = torch.cuda.CUDAGraph()
         graph.register_generator_state(ctx.rng)  # noise and labels: fresh draws on every replay
         self.static_real = real.clone()
+        self.static_y = None if y is None else y.clone()
         torch.cuda.synchronize(real.device)
         with torch.cuda.graph(graph):  # step only matters for --n-critic, which is 1 when graphed
-            self.static_stats = self.update.run(ctx, self.static_real, step)
+            self.static_stats = run_update(self.update, ctx, self.static_real, step, self.static_y)
             if self.ema is not None:
                 _ema_update(self.ema, unwrap(ctx.G), self.ema_decay)
         self.graph = graph

@@ -90,8 +90,8 @@ def train_stepper(tr: Trainer) -> tuple[Callable[[], None], int]:
 
     def step() -> None:
         nonlocal acc
-        real = tr.real_batch(perm, tr.step % nb)
-        acc += tr.train_step(real)
+        real, y = tr.real_batch(perm, tr.step % nb)
+        acc += tr.train_step(real, y)
         tr.step += 1
 
     return step, tr.cfg.batch_size

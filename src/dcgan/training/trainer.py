@@ -21,7 +21,6 @@ continue exactly where it stopped.
 from __future__ import annotations
 
 import math
-import signal
 import sys
 import time
 from pathlib import Path
@@ -39,14 +38,14 @@ from ..generation import batchnorm
 from ..images import make_grid, save_gif, save_png, to_unit
 from ..models import build_discriminator, build_generator, get_preset
 from ..models.layers import add_dropout
-from . import distributed, graphs, schedule, speed
+from . import conditioning, distributed, graphs, schedule, signals, speed
 from . import state as run_state
 from .config import TrainConfig
 from .health import make_health, norms
 from .losses import LOSSES
 from .progress import Progress, nan_advice, summary
 from .trackers import make_trackers
-from .updates import UPDATES, StepContext
+from .updates import UPDATES, StepContext, run_update
 
 N_FIXED = 16                 # the tutorial's 4x4 grid of fixed noise vectors
 FIXED_NOISE_SEED = 1_000_003  # offset so the grid's noise never equals the first training batch
@@ -81,9 +80,12 @@ class Trainer:
 
         train = self._load_data() if data is None else data
         self.n = len(train)
+        names = conditioning.class_names(cfg.cond, cfg.data, train)  # --cond: the labels' classes
         self.arch = self.preset.arch(channels=cfg.channels or train.images.shape[1],
-                                     resolution=cfg.resolution or self._native_res(train),
-                                     pack=cfg.pack, spectral_norm=cfg.spectral_norm, **cfg.arch_options)
+                                     resolution=cfg.resolution or self._native_res(train), pack=cfg.pack,
+                                     spectral_norm=cfg.spectral_norm, cond=cfg.cond, class_names=names,
+                                     **cfg.arch_options)
+        self.labels = train.labels.to(self.device) if names else None  # (N,) int64, beside the images
         self.images = datasets.fit_images(train.images, self.arch["channels"],
                                           self.arch["resolution"]).to(self.device)
         self.batches_per_epoch = math.ceil(self.n / cfg.batch_size)
@@ -115,6 +117,8 @@ class Trainer:
         self.fixed_noise = torch.randn(N_FIXED, self.arch["noise_dim"],
                                        generator=torch.Generator().manual_seed(cfg.seed + FIXED_NOISE_SEED)
                                        ).to(self.device)
+        # --cond: one row per class, the same noise in every row (conditioning.fixed_inputs)
+        self.fixed_noise, self.fixed_labels, self.grid_row = conditioning.fixed_inputs(self.arch, self.fixed_noise)
         self.step, self.epoch, self.batch = 0, 0, 0
         # Schedules run over --epochs; --max-steps stops a run early like Ctrl-C (so a run stopped
         # by it and resumed follows the same schedule as one that never stopped).
@@ -142,7 +146,8 @@ class Trainer:
                                n_critic=cfg.n_critic, gp_weight=cfg.gp_weight or 0.0,
                                soft_labels=cfg.soft_labels, label_flip=cfg.label_flip,
                                r1=cfg.r1, r2=cfg.r2, reg_every=cfg.reg_every,
-                               policy=tuple(a for a in cfg.augment.split(",") if a))
+                               policy=tuple(a for a in cfg.augment.split(",") if a),
+                               cond=cfg.cond, classes=self.arch.get("classes", 0))
         if self.use_graphs:
             self._graphed = graphs.GraphedStep(self.ctx, self.update, self.ema, cfg.ema, self.local_batch)
         if self.dist.rank:  # other ranks draw their own noise and dropout masks
@@ -186,24 +191,26 @@ class Trainer:
             self._graphed.reset()
 
     # -- the loop -------------------------------------------------------------------------------
-    def train_step(self, real: torch.Tensor) -> torch.Tensor:
-        """One update of the preset's scheme, then of the --ema average; replayed as one CUDA
-        graph where possible (graphs.py)."""
+    def train_step(self, real: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """One update of the preset's scheme (``y``: the real labels under --cond), then of the
+        --ema average; replayed as one CUDA graph where possible (graphs.py)."""
         schedule.apply(self)  # --lr-schedule, --gamma-schedule at this step
         if self._graphed is not None:
-            return self._graphed(real, self.step)
-        stats = self.update.run(self.ctx, real, self.step)
+            return self._graphed(real, self.step, y)
+        stats = run_update(self.update, self.ctx, real, self.step, y)
         if self.ema is not None:
             self.ema.update_parameters(speed.unwrap(self.G))
         return stats
 
-    def real_batch(self, perm: torch.Tensor, b: int) -> torch.Tensor:
-        """Batch ``b`` of an epoch's permutation, as float [-1, 1] (this rank's shard under DDP)."""
+    def real_batch(self, perm: torch.Tensor, b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Batch ``b`` of an epoch's permutation, as float [-1, 1] (this rank's shard under DDP),
+        and its labels under --cond (None otherwise), gathered by the same indices."""
         idx = perm[b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size]
         if self.dist.world > 1:  # this rank's shard of the global batch
             idx = idx[self.dist.rank::self.dist.world]
         real = to_unit(self.images[idx])  # gather uint8 first: 4x less memory traffic than float
-        return real.contiguous(memory_format=torch.channels_last) if self.speed.channels_last else real
+        y = None if self.labels is None else self.labels[idx]
+        return real.contiguous(memory_format=torch.channels_last) if self.speed.channels_last else real, y
 
     def fit(self) -> Path:
         while True:
@@ -217,7 +224,7 @@ class Trainer:
         if cfg.on_nan == "rollback" and not ckpt.all_checkpoints(self.run_dir / "checkpoints"):
             self.save()  # something to roll back to even if the very first interval diverges
         total_steps = self.total_steps
-        handlers = self._install_signals()
+        handlers = signals.install(self.request_stop)
         self.G.train()
         self.D.train()
         acc = torch.zeros(len(STATS_KEYS), device=self.device)
@@ -233,8 +240,8 @@ class Trainer:
                 perm = epoch_permutation(self.n, cfg.seed, self.epoch).to(self.device)
                 t_epoch = self._epoch_start = time.perf_counter()
                 while self.batch < self.batches_per_epoch:
-                    real = self.real_batch(perm, self.batch)
-                    acc += self.train_step(real)  # G and D, and the EMA under --ema
+                    real, y = self.real_batch(perm, self.batch)
+                    acc += self.train_step(real, y)  # G and D, and the EMA under --ema
                     self.step += 1
                     self.batch += 1
                     acc_n += 1
@@ -264,7 +271,7 @@ class Trainer:
                 self.save()
         finally:
             self._progress.close()
-            self._restore_signals(handlers)
+            signals.restore(handlers)
         if self.dist.rank == 0:
             frames = sorted((self.run_dir / "samples").glob("epoch_*.png"))
             if self.batch:  # stopped mid-epoch: a grid of where it stopped, the GIF's last frame
@@ -347,8 +354,8 @@ class Trainer:
         # Inference mode, as the tutorial's `generator(seed, training=False)`, with BatchNorm
         # statistics per --sample-bn: re-estimated for the current weights, or the running ones.
         with batchnorm.inference(self.sampler(), self.cfg.sample_bn, self.cfg.batch_size) as G:
-            fake = G(self.fixed_noise)
-        return make_grid(fake, nrow=4)
+            fake = G(self.fixed_noise) if self.fixed_labels is None else G(self.fixed_noise, self.fixed_labels)
+        return make_grid(fake, nrow=self.grid_row)
 
     def save(self) -> Path:
         health = norms(self.G, self.D)
@@ -372,23 +379,6 @@ class Trainer:
     def request_stop(self, reason: str) -> None:
         """Stop after the current step, with a checkpoint (what Ctrl-C and SIGTERM do)."""
         self.stop_reason = reason
-
-    def _install_signals(self):
-        def handler(signum, _frame):
-            self.request_stop(signal.Signals(signum).name)
-
-        old = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                old[sig] = signal.signal(sig, handler)
-            except ValueError:  # not the main thread
-                pass
-        return old
-
-    @staticmethod
-    def _restore_signals(old) -> None:
-        for sig, h in old.items():
-            signal.signal(sig, h)
 
 
 def _ema(G: nn.Module, decay: float) -> nn.Module:

@@ -1,8 +1,9 @@
 """How one batch updates D and G: the update schemes of the tutorials, and the helpers they share.
 
-A scheme is ``run(ctx, real, step) -> stats``: it reads and updates only what its ``StepContext``
+A scheme is ``run(ctx, real, step, y) -> stats``: it reads and updates only what its ``StepContext``
 holds (G, D, their optimisers and scaler, the objective, the run's random stream), takes a batch of
-real images in [-1, 1] and the global step, and returns the detached statistics (d_loss, g_loss,
+real images in [-1, 1], the global step and, under ``--cond``, the real images' labels (None
+otherwise; the fakes' labels are drawn from the run's random stream), and returns the detached statistics (d_loss, g_loss,
 D(x), D(G(z))) as one tensor, so the loop never syncs with the device. The Trainer builds the
 context once; a CUDA graph (graphs.py) captures the same call.
 """
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..devices import autocast
@@ -45,28 +47,62 @@ class StepContext:
     reg_every: int = 1
     gamma_scale: float = 1.0         # --gamma-schedule: the trainer sets it before every step
     policy: tuple[str, ...] = ()     # --augment: what every image D sees goes through
+    cond: str = "none"               # --cond: none, projection (D takes y) or acgan (D classifies)
+    classes: int = 0                 # the label count under --cond
+
+    def generate(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """G's images of ``n`` fresh noise vectors, and the labels asked of it (drawn from ``rng``
+        after the noise; None without --cond)."""
+        z = self.noise(n)
+        if self.cond == "none":
+            return self.G(z), None
+        y = torch.randint(0, self.classes, (n,), device=self.device, generator=self.rng)
+        return self.G(z, y), y
+
+    def judge(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's realness logits (N,) of ``x`` with labels ``y``, and its class logits (N, K) under
+        --cond acgan (None otherwise)."""
+        if self.cond == "none":
+            return self.D(x), None
+        if self.cond == "projection":
+            return self.D(x, y), None
+        out = self.D(x)
+        return out[:, 0], out[:, 1:]
+
+    def with_class_loss(self, loss: torch.Tensor, *pairs: tuple[torch.Tensor | None, torch.Tensor | None]
+                        ) -> torch.Tensor:
+        """``loss`` plus AC-GAN's cross-entropy of each (class logits, labels) pair; ``loss`` itself
+        when D has no class head."""
+        for logits, y in pairs:
+            if logits is not None:
+                loss = loss + F.cross_entropy(logits.float(), y)
+        return loss
 
     def see(self, x: torch.Tensor) -> torch.Tensor:
         """An image batch as D sees it: augmented under --augment (draws from ``rng``), else as is."""
         return augment(x, self.policy, self.rng) if self.policy else x
 
-    def penalties(self, real: torch.Tensor | None, fake: torch.Tensor | None, step: int) -> torch.Tensor | None:
-        """R1 on ``real`` and R2 on ``fake`` (the images D saw), scaled by gamma and, lazily, by
-        reg_every on every reg_every-th step; None when no penalty is due."""
+    def penalties(self, real: torch.Tensor | None, fake: torch.Tensor | None, step: int,
+                  y: torch.Tensor | None = None, y_fake: torch.Tensor | None = None) -> torch.Tensor | None:
+        """R1 on ``real`` and R2 on ``fake`` (the images D saw, with their labels under --cond),
+        scaled by gamma and, lazily, by reg_every on every reg_every-th step; None when no penalty
+        is due. Under --cond the gradient is of the realness logit at the image's own label."""
         if not (self.r1 or self.r2) or step % self.reg_every:
             return None
         scale = self.gamma_scale * self.reg_every
         total = None
-        for gamma, x in ((self.r1, real), (self.r2, fake)):
+        for gamma, x, labels in ((self.r1, real, y), (self.r2, fake, y_fake)):
             if gamma and x is not None:
-                term = gamma * scale * zero_centred_penalty(self.D, x)
+                D = self.D if self.cond == "none" else (lambda v, labels=labels: self.judge(v, labels)[0])
+                term = gamma * scale * zero_centred_penalty(D, x)
                 total = term if total is None else total + term
         return total
 
     def add_penalties(self, loss: torch.Tensor, real: torch.Tensor | None, fake: torch.Tensor | None,
-                      step: int) -> torch.Tensor:
+                      step: int, y: torch.Tensor | None = None, y_fake: torch.Tensor | None = None
+                      ) -> torch.Tensor:
         """``loss`` plus the R1/R2 penalties due at this step (``loss`` itself when none is)."""
-        extra = self.penalties(real, fake, step)
+        extra = self.penalties(real, fake, step, y, y_fake)
         return loss if extra is None else loss + extra
 
     def noise(self, n: int) -> torch.Tensor:
@@ -90,13 +126,17 @@ class StepContext:
         return real, fake
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor, real_out: torch.Tensor,
-               fake_out: torch.Tensor, step: int = 0) -> torch.Tensor:
-        """D's loss on the images it saw (``real``, ``fake``) and its outputs, with every penalty."""
+               fake_out: torch.Tensor, step: int = 0, y: torch.Tensor | None = None,
+               y_fake: torch.Tensor | None = None, real_cls: torch.Tensor | None = None,
+               fake_cls: torch.Tensor | None = None) -> torch.Tensor:
+        """D's loss on the images it saw (``real``, ``fake``) and its outputs, with every penalty;
+        under --cond acgan also the cross-entropy of its class logits on both."""
         rt, ft = self.targets(len(real_out), len(fake_out))
         loss = self.loss.d(real_out.float(), fake_out.float(), rt, ft)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(self.D, real, fake, self.rng).float()
-        return self.add_penalties(loss, real, fake.detach(), step)
+        loss = self.with_class_loss(loss, (real_cls, y), (fake_cls, y_fake))
+        return self.add_penalties(loss, real, fake.detach(), step, y, y_fake)
 
     def readable(self, out: torch.Tensor) -> torch.Tensor:
         """What the stats call D(x): a probability for BCE, the raw score for other losses."""
@@ -112,7 +152,7 @@ def _stats(ctx: StepContext, d_loss, g_loss, real_out, fake_out) -> torch.Tensor
                         ctx.readable(real_out), ctx.readable(fake_out)])
 
 
-def simultaneous(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
+def simultaneous(ctx: StepContext, real: torch.Tensor, step: int, y: torch.Tensor | None = None) -> torch.Tensor:
     """TensorFlow tutorial: one forward pass, both losses, both updates from the same graph.
 
     Like its two GradientTapes, D's gradient comes from the D loss and G's from the G loss of the
@@ -121,11 +161,11 @@ def simultaneous(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tenso
     g_params = ctx.g_params()
     d_params = [p for p in ctx.D.parameters() if p.requires_grad]
     with ctx.autocast():
-        fake = ctx.G(ctx.noise(len(real)))          # (B, C, H, W)
+        fake, y_fake = ctx.generate(len(real))      # (B, C, H, W), (B,) labels or None
         real, fake = ctx.see(real), ctx.see(fake)   # as D sees them (--augment)
-        real_out, fake_out = ctx.D(real), ctx.D(fake)  # (B,), (B,)
-        g_loss = ctx.loss.g(fake_out.float(), real_out.float())
-        d_loss = ctx.d_loss(real, fake, real_out, fake_out, step)
+        (real_out, real_cls), (fake_out, fake_cls) = ctx.judge(real, y), ctx.judge(fake, y_fake)  # (B,), (B,)
+        g_loss = ctx.with_class_loss(ctx.loss.g(fake_out.float(), real_out.float()), (fake_cls, y_fake))
+        d_loss = ctx.d_loss(real, fake, real_out, fake_out, step, y, y_fake, real_cls, fake_cls)
     ctx.opt_g.zero_grad(set_to_none=True)
     ctx.opt_d.zero_grad(set_to_none=True)
     scaler = ctx.scaler
@@ -139,7 +179,7 @@ def simultaneous(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tenso
     return _stats(ctx, d_loss, g_loss, real_out, fake_out)
 
 
-def alternating(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
+def alternating(ctx: StepContext, real: torch.Tensor, step: int, y: torch.Tensor | None = None) -> torch.Tensor:
     """PyTorch's DCGAN example: D steps on real + detached fake, then G steps through the updated D.
 
     The fake batch of D's step is reused for G's step, as the example does. With ``n_critic`` > 1,
@@ -147,10 +187,10 @@ def alternating(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor
     """
     scaler = ctx.scaler
     with ctx.autocast():
-        fake = ctx.G(ctx.noise(len(real)))
+        fake, y_fake = ctx.generate(len(real))
         real_in, fake_in = ctx.see(real), ctx.see(fake.detach())
-        real_out, fake_out = ctx.D(real_in), ctx.D(fake_in)
-        d_loss = ctx.d_loss(real_in, fake_in, real_out, fake_out, step)
+        (real_out, real_cls), (fake_out, fake_cls) = ctx.judge(real_in, y), ctx.judge(fake_in, y_fake)
+        d_loss = ctx.d_loss(real_in, fake_in, real_out, fake_out, step, y, y_fake, real_cls, fake_cls)
     ctx.opt_d.zero_grad(set_to_none=True)
     scaler.scale(d_loss).backward()
     scaler.step(ctx.opt_d)
@@ -160,8 +200,9 @@ def alternating(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor
             paired = None
             if not ctx.loss.separable:  # G's real partners, through the D it now steps against
                 with torch.no_grad():
-                    paired = ctx.D(ctx.see(real)).float()
-            g_loss = ctx.loss.g(ctx.D(ctx.see(fake)).float(), paired)
+                    paired = ctx.judge(ctx.see(real), y)[0].float()
+            g_out, g_cls = ctx.judge(ctx.see(fake), y_fake)
+            g_loss = ctx.with_class_loss(ctx.loss.g(g_out.float(), paired), (g_cls, y_fake))
         ctx.opt_g.zero_grad(set_to_none=True)
         scaler.scale(g_loss).backward(inputs=ctx.g_params())
         scaler.step(ctx.opt_g)
@@ -169,7 +210,7 @@ def alternating(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor
     return _stats(ctx, d_loss, g_loss, real_out, fake_out)
 
 
-def keras_gan(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
+def keras_gan(ctx: StepContext, real: torch.Tensor, step: int, y: torch.Tensor | None = None) -> torch.Tensor:
     """Keras-GAN's loop: D's ``train_on_batch`` on a half batch of real images, then again on a
     half batch of fakes, then the combined model (G through the frozen D) on a full batch.
 
@@ -225,13 +266,23 @@ def keras_gan(ctx: StepContext, real: torch.Tensor, step: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Update:
-    run: Callable[[StepContext, torch.Tensor, int], torch.Tensor]
+    run: Callable[..., torch.Tensor]  # (ctx, real, step, y=None) -> stats
     not_graphed: str | None = None  # why one CUDA graph cannot hold a step, or None when it can
+    no_cond: str | None = None      # why it cannot train a class-conditional pair, or None when it can
+
+
+def run_update(update: Update, ctx: StepContext, real: torch.Tensor, step: int,
+               y: torch.Tensor | None = None) -> torch.Tensor:
+    """One step of ``update``; labels are passed only under --cond, so a scheme written as
+    ``run(ctx, real, step)`` (an unconditional one) is called exactly as before."""
+    return update.run(ctx, real, step) if y is None else update.run(ctx, real, step, y)
 
 
 UPDATES: dict[str, Update] = {
     "simultaneous": Update(simultaneous),
     "alternating": Update(alternating),
     "keras-gan": Update(keras_gan, "the keras-gan update (three optimiser steps on half and full "
-                                   "batches) is not graphed"),
+                                   "batches) is not graphed",
+                        "the keras-gan update resamples real images without their labels; use --update "
+                        "simultaneous or alternating"),
 }

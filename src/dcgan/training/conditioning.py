@@ -1,0 +1,45 @@
+"""What a class-conditional run (``--cond``) adds to training: the labels and the class grid.
+
+The labels come from the data set (MNIST and Fashion-MNIST 10 digits or garments, a folder its
+sub-folders, Stacked MNIST its 1,000 digit triples); data without them is refused in one line. They
+stay on the device beside the images and are gathered by the same permutation (``Trainer.real_batch``),
+so a resumed run sees the same labels; the fakes' labels are drawn from the run's random stream
+(``updates.StepContext.generate``), whose state every checkpoint holds.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..data import ImageSet
+from ..errors import DcganError
+
+GRID_COLUMNS = 8      # fixed noise vectors per row of the class grid: a column is one noise vector
+GRID_MAX_ROWS = 10    # classes shown in the training grid (the first ten; Stacked MNIST has 1,000)
+
+
+def class_names(cond: str, data: str, train: ImageSet) -> list[str]:
+    """The classes a ``--cond`` run conditions on, in label order ([] for --cond none)."""
+    if cond == "none":
+        return []
+    if train.labels is None:
+        raise DcganError(f"--cond {cond}: data set {data} has no class labels; give labelled data "
+                         "(mnist, fashion, stacked-mnist, or a folder with one sub-folder per class)")
+    k = max(len(train.classes), int(train.labels.max()) + 1 if len(train.labels) else 0)
+    if k < 2:
+        raise DcganError(f"--cond {cond}: data set {data} has a single class; give a folder with one "
+                         "sub-folder per class, or use --cond none")
+    names = list(train.classes) if len(train.classes) == k else [str(i) for i in range(k)]
+    return [str(n) for n in names]
+
+
+def fixed_inputs(arch: dict, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+    """The training grid's inputs: (noise, labels, images per row). Unconditional: ``noise`` as it
+    is, 4 per row. Conditional: one row per class (the first GRID_MAX_ROWS), the same GRID_COLUMNS
+    noise vectors (the first of ``noise``, drawn from its own seed) in every row."""
+    if arch.get("cond", "none") == "none":
+        return noise, None, 4
+    rows = min(int(arch["classes"]), GRID_MAX_ROWS)
+    cols = noise[:GRID_COLUMNS]
+    y = torch.arange(rows, device=noise.device).repeat_interleave(len(cols))  # (rows * cols,)
+    return cols.repeat(rows, 1), y, len(cols)
