@@ -222,5 +222,7 @@ def test_the_images_held_are_bounded_as_n_times_the_classes_asked(cond_runs, mon
     run = cond_runs["projection"]
     monkeypatch.setattr(limits, "MAX_IMAGES_BYTES", 4 * 8 * 8 * 5)  # room for 20 8x8 grey images
     assert dcgan.sample(run, n=4, classes=7).shape == (4, 1, 8, 8)
-    with pytest.raises(DcganError, match="40 images"):  # 4 of each of 10 classes
+    with pytest.raises(DcganError, match="40 images") as err:  # 4 of each of 10 classes
         dcgan.sample(run, n=4, classes="all")
+    # the --n the user gave, and the largest --n that fits with every class
+    assert str(err.value).startswith("--n 4 of each of 10 classes: ") and "at most --n 2," in str(err.value)

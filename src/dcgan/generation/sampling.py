@@ -78,14 +78,13 @@ def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | Non
         raise DcganError(f"--batch-size {batch_size}: give at least 1 image per batch")
     G, meta = load_generator(target, device, bn, ema)
     ids = _classes.resolve(classes, meta)
-    total = n * (len(ids) if ids else 1)  # n of each class asked
-    _check_room(total, meta["arch"], out)
+    _check_room(n, meta["arch"], out, len(ids) if ids else 1)  # n of each class asked
     if out is None:
         return torch.cat(list(generate(G, n, seed, batch_size, ids)))
     out_s = str(out)
     out = Path(out)
     if out_s.endswith(".npz"):
-        _write_npz(out, generate(G, n, seed, batch_size, ids), total)
+        _write_npz(out, generate(G, n, seed, batch_size, ids), n * (len(ids) if ids else 1))
     elif out_s.endswith(".png"):
         imgs = torch.cat(list(generate(G, n, seed, batch_size, ids)))
         save_png(make_grid(imgs, nrow=n if ids and len(ids) > 1 else None), out)
@@ -103,27 +102,32 @@ def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | Non
 PNG_MIN_BYTES = 100  # the least one PNG file of an image takes on disk (header, IDAT, IEND, entry)
 
 
-def _check_room(n: int, arch: dict, out: str | Path | None) -> None:
-    """Refuse, before drawing one image, an ``n`` whose images cannot fit: in memory (a returned
-    tensor, a grid PNG: ``limits.MAX_IMAGES_BYTES``) or on the disk (an .npz, a folder, streamed)."""
+def _check_room(n: int, arch: dict, out: str | Path | None, classes: int = 1) -> None:
+    """Refuse, before drawing one image, ``n`` images (of each of ``classes`` classes) that cannot
+    fit: in memory (a returned tensor, a grid PNG: ``limits.MAX_IMAGES_BYTES``) or on the disk (an
+    .npz, a folder, streamed). The message quotes the --n the user gave."""
     import shutil
 
     from ..limits import MAX_IMAGES_BYTES, mib
 
     per_image = arch["channels"] * arch["resolution"] ** 2
+    total = n * classes
+    flag = f"--n {n}" + (f" of each of {classes} classes" if classes > 1 else "")
     if out is None or str(out).endswith(".png"):
-        if n * per_image > MAX_IMAGES_BYTES:
-            raise DcganError(f"--n {n}: {n:,} images take {mib(n * per_image)}, more than dcgan holds "
-                             f"at once ({mib(MAX_IMAGES_BYTES)}); give at most "
-                             f"{MAX_IMAGES_BYTES // per_image:,}, or --out a folder/ or an .npz")
+        if total * per_image > MAX_IMAGES_BYTES:
+            raise DcganError(f"{flag}: {total:,} images take {mib(total * per_image)}, more than dcgan "
+                             f"holds at once ({mib(MAX_IMAGES_BYTES)}); give at most --n "
+                             f"{max(MAX_IMAGES_BYTES // per_image // classes, 0):,}, or --out a folder/ "
+                             "or an .npz")
         return
+    n = total
     need = n * (per_image if str(out).endswith(".npz") else PNG_MIN_BYTES)
     where = Path(out).resolve()
     while not where.exists():
         where = where.parent
     free = shutil.disk_usage(where).free
     if need > free:
-        raise DcganError(f"--n {n}: the images need at least {mib(need)} on disk and {where} has "
+        raise DcganError(f"{flag}: the images need at least {mib(need)} on disk and {where} has "
                          f"{mib(free)} free; give a smaller --n or --out another disk")
 
 
