@@ -78,13 +78,14 @@ def sample(target: str | Path, n: int = 64, seed: int = 0, out: str | Path | Non
         raise DcganError(f"--batch-size {batch_size}: give at least 1 image per batch")
     G, meta = load_generator(target, device, bn, ema)
     ids = _classes.resolve(classes, meta)
-    _check_room(n, meta["arch"], out, len(ids) if ids else 1)  # n of each class asked
+    classes_asked = len(ids) if ids else 1  # n images of each class asked
+    _check_room(n, meta["arch"], out, classes_asked)
     if out is None:
         return torch.cat(list(generate(G, n, seed, batch_size, ids)))
     out_s = str(out)
     out = Path(out)
     if out_s.endswith(".npz"):
-        _write_npz(out, generate(G, n, seed, batch_size, ids), n * (len(ids) if ids else 1))
+        _write_npz(out, generate(G, n, seed, batch_size, ids), n * classes_asked)
     elif out_s.endswith(".png"):
         imgs = torch.cat(list(generate(G, n, seed, batch_size, ids)))
         save_png(make_grid(imgs, nrow=n if ids and len(ids) > 1 else None), out)
@@ -120,8 +121,7 @@ def _check_room(n: int, arch: dict, out: str | Path | None, classes: int = 1) ->
                              f"{max(MAX_IMAGES_BYTES // per_image // classes, 0):,}, or --out a folder/ "
                              "or an .npz")
         return
-    n = total
-    need = n * (per_image if str(out).endswith(".npz") else PNG_MIN_BYTES)
+    need = total * (per_image if str(out).endswith(".npz") else PNG_MIN_BYTES)
     where = Path(out).resolve()
     while not where.exists():
         where = where.parent
