@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import platform
 
 import torch
@@ -43,8 +45,33 @@ def configure(device: torch.device, precision: str) -> None:
     if device.type == "cpu":
         # Denormal floats made a bf16 CPU step ~17x slower here; flushing them costs nothing.
         torch.set_flush_denormal(True)
+        keep_freed_memory()
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+
+
+# glibc's mallopt parameters (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+TRIM_THRESHOLD = 1 << 30  # keep up to 1 GiB of freed heap instead of returning it to the OS
+MMAP_THRESHOLD = 32 << 20  # glibc's largest: blocks under 32 MiB come from the heap, not mmap
+
+
+def keep_freed_memory(trim: int = TRIM_THRESHOLD, mmap: int = MMAP_THRESHOLD) -> bool:
+    """Let glibc keep the memory a training step frees for the next step (CPU only).
+
+    By default glibc hands freed blocks over 128 KiB back to the kernel, and a CPU step allocates
+    and frees its activations anew each time, so every step faulted in ~120 MB of fresh zeroed
+    pages (31,000 page faults and 70 ms of kernel time per tf-tutorial step here; none after this
+    call). Peak memory is unchanged: what is kept is what the last step used. PyTorch's own CPU
+    allocator has no cache, which is why TensorFlow (which caches) did not pay this. A no-op,
+    returning False, where the C library is not glibc.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_TRIM_THRESHOLD, trim)) and bool(mallopt(M_MMAP_THRESHOLD, mmap))
 
 
 def sync(device: torch.device) -> None:

@@ -59,9 +59,11 @@ class SameConvTranspose2d(nn.ConvTranspose2d):
         h, w = x.shape[-2] * s, x.shape[-1] * s
         top, bottom = _same_pads(h, k, s)
         left, right = _same_pads(w, k, s)
-        # PyTorch crops `padding` from both sides; crop the smaller amount there, the rest here.
+        # PyTorch crops `padding` from both sides; crop the smaller amount there, the rest here:
+        # by a negative pad, one contiguous copy forward and one zero-filled copy backward (a
+        # slice per dimension cost two of each, and left the next BatchNorm a strided input)
         y = F.conv_transpose2d(x, self.weight, self.bias, s, (top, left))
-        return y[..., : h, : w] if (bottom != top or right != left) else y
+        return F.pad(y, (0, w - y.shape[-1], 0, h - y.shape[-2])) if (bottom != top or right != left) else y
 
 
 class Dropout(nn.Dropout):
