@@ -226,3 +226,104 @@ def test_the_images_held_are_bounded_as_n_times_the_classes_asked(cond_runs, mon
         dcgan.sample(run, n=4, classes="all")
     # the --n the user gave, and the largest --n that fits with every class
     assert str(err.value).startswith("--n 4 of each of 10 classes: ") and "at most --n 2," in str(err.value)
+
+
+# -- a walk between two classes at fixed noise (interpolate --to-class) ----------------------------
+
+def _cells(png, rows: int, cols: int, size: int = 8, scale: int = 2) -> torch.Tensor:
+    """The (rows * cols, C, size, size) uint8 images of a strip make_grid laid out (2 px padding),
+    saved at ``scale``."""
+    import numpy as np
+
+    arr = np.array(Image.open(png))
+    arr = (arr[..., None] if arr.ndim == 2 else arr)[::scale, ::scale]      # back to 1 px per pixel
+    step = size + 2
+    cells = [arr[2 + r * step:2 + r * step + size, 2 + c * step:2 + c * step + size]
+             for r in range(rows) for c in range(cols)]
+    return torch.from_numpy(np.stack(cells)).permute(0, 3, 1, 2)[:, :1]
+
+
+def test_a_walk_between_two_classes_holds_the_noise_and_ends_at_each_class(cond_runs, tmp_path):
+    from dcgan.generation import latent
+
+    run = cond_runs["projection"]
+    G, _ = dcgan.load_generator(run)
+    out = dcgan.interpolate(run, [5, 6], steps=4, out=tmp_path / "morph.png", classes=3, to_class="8")
+    cells = _cells(out, 2, 5).view(2, 5, 1, 8, 8)                             # (seed, frame, C, H, W)
+    z = latent.seeds_z([5, 6], G.noise_dim)
+    assert torch.equal(cells[:, 0], latent.render(G, z, y=3))                 # t = 0: class 3 itself
+    assert torch.equal(cells[:, -1], latent.render(G, z, y=8))                # t = 1: class 8 itself
+    half = torch.zeros(2, 10)
+    half[:, 3] = half[:, 8] = 0.5
+    assert torch.equal(cells[:, 2], latent.render(G, z, y=half))              # t = 1/2: the even mixture
+    assert not torch.equal(cells[:, 2], cells[:, 0]) and not torch.equal(cells[:, 2], cells[:, -1])
+    assert torch.equal(latent.class_path(3, 8, 4, 10)[1], torch.eye(10)[3] * 0.75 + torch.eye(10)[8] * 0.25)
+    # one seed is enough, from the command line too, and a GIF shows the same frames
+    assert main(["interpolate", str(run), "--class", "3", "--to-class", "8", "--seeds", "5", "--steps", "4",
+                 "--out", str(tmp_path / "one.png")]) == 0
+    assert torch.equal(_cells(tmp_path / "one.png", 1, 5), cells[0])
+    gif = dcgan.interpolate(run, [5, 6], steps=4, out=tmp_path / "morph.gif", classes=3, to_class=8)
+    assert Image.open(gif).n_frames == 2 * 4  # there and back
+
+
+def test_a_class_mixture_is_the_interpolated_embedding_and_a_one_hot_row_is_the_label():
+    from dcgan.models import build_generator, get_preset
+    from dcgan.models.lean import ClassBatchNorm2d
+
+    torch.manual_seed(0)
+    G = build_generator(get_preset("lean").arch(resolution=8, cond="projection",
+                                                class_names=[str(i) for i in range(4)], width=4)).eval()
+    bn = next(m for m in G.modules() if isinstance(m, ClassBatchNorm2d))
+    x, t = torch.randn(3, bn.bn.num_features, 2, 2), 0.3
+    w = torch.zeros(3, 4)
+    w[:, 1], w[:, 2] = 1 - t, t
+    normed = bn.bn(x)
+    scale = t * bn.scale.weight[2] + (1 - t) * bn.scale.weight[1]             # t emb[B] + (1 - t) emb[A]
+    shift = t * bn.shift.weight[2] + (1 - t) * bn.shift.weight[1]
+    torch.testing.assert_close(bn(x, w), normed * scale[:, None, None] + shift[:, None, None])
+    z, y = torch.randn(6, G.noise_dim), torch.tensor([0, 1, 2, 3, 2, 1])
+    assert torch.equal(G(z, torch.nn.functional.one_hot(y, 4).float()), G(z, y))
+
+
+def _labelled_forward_as_before(G, z, y):
+    """A conditional G's forward as it was written before class weights existed (an embedding row of
+    each class's scale and shift): integer labels must keep giving these images bit for bit."""
+    from dcgan.models.lean import ClassBatchNorm2d
+
+    x = z
+    for layer in G.net:
+        if isinstance(layer, ClassBatchNorm2d):
+            x = layer.bn(x) * layer.scale(y)[:, :, None, None] + layer.shift(y)[:, :, None, None]
+        else:
+            x = layer(x)
+    return x
+
+
+def test_sampling_with_integer_labels_gives_the_images_it_gave_before_class_weights(cond_runs):
+    from dcgan.images import to_uint8
+
+    for run in cond_runs.values():
+        G, _ = dcgan.load_generator(run)
+        g = torch.Generator().manual_seed(4)
+        z = torch.randn(6, G.noise_dim, generator=g)
+        with torch.no_grad():
+            before = to_uint8(_labelled_forward_as_before(G, z, torch.full((6,), 7)))
+        assert torch.equal(dcgan.sample(run, n=6, seed=4, classes=7), before)
+        assert torch.equal(dcgan.sample(run, n=6, seed=4, classes="7"), before)
+
+
+def test_a_class_walk_is_refused_in_one_line_when_it_cannot_be_drawn(cond_runs, tiny_run, tmp_path, capsys):
+    run = str(cond_runs["projection"])
+    pt = dcgan.export(run, out=tmp_path / "g.pt")
+    for argv, words in (([str(tiny_run), "--class", "3", "--to-class", "8"], "trained without --cond, so it takes no class"),
+                        ([str(tiny_run), "--to-class", "8"], "--to-class 8: this generator was trained without --cond"),
+                        ([run, "--class", "3", "--to-class", "cat"], "--to-class 'cat' is not one of this generator's classes"),
+                        ([run, "--class", "11", "--to-class", "8"], "--class 11 is not one of"),
+                        ([run, "--to-class", "8"], "give --class too"),
+                        ([run, "--class", "3", "--to-class", "all"], "--to-class: give one class here"),
+                        ([str(pt), "--class", "3", "--to-class", "8"], "integer labels only")):
+        capsys.readouterr()
+        assert main(["interpolate", *argv, "--seeds", "1", "--out", str(tmp_path / "w.png")]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err, (argv, err)
+    assert not (tmp_path / "w.png").exists()
