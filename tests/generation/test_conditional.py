@@ -4,6 +4,8 @@ generator refuses a class in one line."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from PIL import Image
@@ -103,16 +105,15 @@ def test_exports_take_a_label_and_draw_the_run_s_classes(cond_runs, tmp_path, su
         assert not torch.equal(scripted(z, torch.tensor([0, 0])), scripted(z, torch.tensor([1, 1])))
 
 
-def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_runs):
-    import json
+@contextlib.contextmanager
+def _explorer(run):
+    """``get(path) -> (status, body)`` against the explorer of ``run`` on a free loopback port."""
     import threading
     import urllib.error
     import urllib.request
 
-    from dcgan.generation import latent
     from dcgan.generation.explorer import Explorer, make_server
 
-    run = cond_runs["projection"]
     srv = make_server(Explorer(run), "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -125,6 +126,20 @@ def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_run
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
     try:
+        yield get
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)
+
+
+def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_runs):
+    import json
+
+    from dcgan.generation import latent
+
+    run = cond_runs["projection"]
+    with _explorer(run) as get:
         assert json.loads(get("/api/info")[1])["classes"] == [str(i) for i in range(10)]
         page = get("/")[1].decode()
         assert "<select id=cls>" in page and "<option value=9>9</option>" in page
@@ -134,10 +149,30 @@ def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_run
         assert five != get("/api/image?seed=3&class=6")[1]
         assert get("/api/image?seed=3")[1] == get("/api/image?seed=3&class=0")[1]
         assert get("/api/image?seed=3&class=10")[0] == 400
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)
+
+
+def test_the_explorer_morphs_from_one_class_to_another_at_the_same_noise(cond_runs, tiny_run):
+    from dcgan.generation import latent
+
+    run = cond_runs["projection"]
+    G, _ = dcgan.load_generator(run)
+    z = latent.seeds_z([3], G.noise_dim)
+    with _explorer(run) as get:
+        page = get("/")[1].decode()
+        assert "<select id=cls2>" in page and "id=m " in page
+        two, seven = get("/api/image?seed=3&class=2")[1], get("/api/image?seed=3&class=7")[1]
+        assert get("/api/image?seed=3&class=2&to=7&m=0")[1] == two
+        assert get("/api/image?seed=3&class=2&to=7&m=1")[1] == seven   # the end is class 7 itself
+        half = get("/api/image?seed=3&class=2&to=7&m=0.5")[1]
+        assert half == latent.as_png(latent.render(G, z, y=latent.class_mix(2, 7, 0.5, 10)[None])[0])
+        assert half not in (two, seven)
+        assert get("/api/image?seed=3&class=2&to=2&m=0.5")[1] == two   # to the same class: no morph
+        for bad in ("to=10", "to=-1", "m=nan", "to=x"):
+            status, body = get(f"/api/image?seed=3&class=2&{bad}")
+            assert status == 400 and body.startswith(b"bad query"), bad
+    with _explorer(tiny_run) as get:  # an unconditional generator has no class to morph to
+        assert get("/api/image?seed=3&to=1&m=0.5") == (400, b"bad query: this generator takes no class")
+        assert b"<select id=cls2>" not in get("/")[1]
 
 
 # -- the metadata schema (generation/loading.check_meta, models/bounds.check_arch) -----------------

@@ -102,17 +102,22 @@ def render(G: nn.Module, z: torch.Tensor, batch_size: int = 256,
     return torch.cat(list(sampling.render(G, z, batch_size, y)))
 
 
+def class_mix(a: int, b: int, t: float, k: int) -> torch.Tensor:
+    """The class weights (K,) a fraction ``t`` of the way from class ``a`` to class ``b``: 1 - t at
+    a, t at b. G's conditional BatchNorm turns them into t emb[b] + (1 - t) emb[a]; a one-hot row
+    draws exactly what the integer label draws (models.lean.ClassBatchNorm2d)."""
+    w = torch.zeros(k)
+    w[a] += 1 - t
+    w[b] += t  # a == b: all weight on the one class
+    return w
+
+
 def class_path(a: int, b: int, steps: int, k: int) -> torch.Tensor:
-    """``steps`` + 1 class-weight rows (steps+1, K) from class ``a`` to class ``b``: (1 - t) at a,
-    t at b, t = 0, 1/steps, ..., 1. A one-hot row draws exactly what the integer label draws
-    (models.lean.ClassBatchNorm2d), so the first and last frames are classes a and b themselves."""
+    """``steps`` + 1 class-weight rows (steps+1, K) from class ``a`` to class ``b``, t = 0,
+    1/steps, ..., 1: the first and last frames are classes a and b themselves."""
     if steps < 1:
         raise DcganError("--steps must be at least 1")
-    t = torch.arange(steps + 1, dtype=torch.float32) / steps                # (steps+1,)
-    w = torch.zeros(steps + 1, k)
-    w[:, a] += 1 - t
-    w[:, b] += t  # a == b: all weight on the one class, every frame
-    return w
+    return torch.stack([class_mix(a, b, i / steps, k) for i in range(steps + 1)])
 
 
 def _class_walk(G: nn.Module, meta: dict, seeds: list[int], steps: int, classes: Any,
@@ -256,5 +261,5 @@ def as_png(img: torch.Tensor, scale: int = 1) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["parse_seeds", "seed_z", "seeds_z", "lerp", "slerp", "path", "render", "class_path", "interpolate",
+__all__ = ["parse_seeds", "seed_z", "seeds_z", "lerp", "slerp", "path", "render", "class_mix", "class_path", "interpolate",
            "arithmetic", "arithmetic_z", "directions", "as_png", "METHODS"]
