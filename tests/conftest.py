@@ -228,6 +228,33 @@ def tiny_run(_shared_run, tmp_path):
 
 
 @pytest.fixture(scope="session")
+def _shared_cond_run(tmp_path_factory):
+    """As _shared_run, but class-conditional: the lean preset with --cond projection on the labelled
+    MNIST look-alike (blob_digits: the position is the label), two steps, trained once per session."""
+    root = tmp_path_factory.mktemp("explore-cond")
+    with pytest.MonkeyPatch.context() as mp:
+        import dcgan.training.health as health
+
+        mp.setattr(health, "WATCH_N", 100)
+        mp.setenv("DCGAN_DATA", str(root / "data"))
+        mp.setenv("DCGAN_OFFLINE", "1")
+        images, labels = blob_digits(200)
+        save_split(cache_path(root / "data", "mnist", "train"),
+                   ImageSet(torch.from_numpy(images), torch.from_numpy(labels), [str(d) for d in range(10)], "mnist"))
+        run = root / "run"
+        assert main(["train", "--model", "lean", "--cond", "projection", "--max-steps", "2", "--batch-size",
+                     "100", "--no-progress", "--log-every", "1", "--no-report", "--out", str(run)]) == 0
+    return run
+
+
+@pytest.fixture
+def tiny_cond_run(_shared_cond_run, tmp_path):
+    import shutil
+
+    return shutil.copytree(_shared_cond_run, tmp_path / "cond-run")
+
+
+@pytest.fixture(scope="session")
 def colour_run(tmp_path_factory):
     """A 64x64 colour generator (dcgan64, two steps on `fake`), trained once per test session."""
     import os

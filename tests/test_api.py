@@ -25,6 +25,7 @@ CASES = [
     ("sample", (RUN,), {"classes": 7}), ("sample", (RUN,), {"classes": 2.5}), ("sample", (RUN,), {"classes": []}),
     ("generate", (GEN, 4), {"classes": [1]}), ("generate", (GEN, 4), {"classes": "all"}),
     ("interpolate", (RUN, [1, 2]), {"classes": "3"}), ("arithmetic", (RUN, [1], [2], [3]), {"classes": 0}),
+    ("interpolate", (RUN, [1]), {"to_class": "3"}), ("interpolate", (RUN, [1]), {"to_class": 2.5}),
     ("discriminate", (RUN, torch.zeros(2, 1, 28, 28, dtype=torch.uint8)), {"classes": 1}),
     ("generate", (None, 4), {}), ("generate", (RUN, 4), {}), ("generate", (GEN, -1), {}),
     ("generate", (GEN, "4"), {}), ("generate", (GEN, 4), {"seed": None}),

@@ -8,6 +8,7 @@ The Python API mirrors the command line::
     images = dcgan.sample(run, n=16, seed=0)   # uint8 (16, 1, 28, 28)
     dcgan.evaluate(run, n=10000)["metrics"]["fid"]
     dcgan.interpolate(run, "0-3", out="walk.gif"); dcgan.export(run, out="g.onnx")
+    dcgan.interpolate(cond_run, [0], classes=3, to_class=8, out="morph.png")  # --cond: 3 -> 8
 
 Every function here checks its arguments first: a wrong type or value (None where a path goes, an
 int for a path, a negative n, an unknown mode) raises ``DcganError`` with one sentence, as the
@@ -179,7 +180,7 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "data": _data, "features": _one_of(*_FEATURE_KINDS), "grid": _grid,
     "data_dir": _optional_path, "metrics": _metrics, "split": _one_of(None, "train", "test", HELD_OUT), "log": _log,
     "progress": _flag, "overrides": _settings, "resume": _optional_path, "dry_run": _flag,
-    "config": _config, "classes": _classes,
+    "config": _config, "classes": _classes, "to_class": _classes,
 }
 
 

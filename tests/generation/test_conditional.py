@@ -4,6 +4,8 @@ generator refuses a class in one line."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from PIL import Image
@@ -103,16 +105,15 @@ def test_exports_take_a_label_and_draw_the_run_s_classes(cond_runs, tmp_path, su
         assert not torch.equal(scripted(z, torch.tensor([0, 0])), scripted(z, torch.tensor([1, 1])))
 
 
-def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_runs):
-    import json
+@contextlib.contextmanager
+def _explorer(run):
+    """``get(path) -> (status, body)`` against the explorer of ``run`` on a free loopback port."""
     import threading
     import urllib.error
     import urllib.request
 
-    from dcgan.generation import latent
     from dcgan.generation.explorer import Explorer, make_server
 
-    run = cond_runs["projection"]
     srv = make_server(Explorer(run), "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -125,6 +126,20 @@ def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_run
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
     try:
+        yield get
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)
+
+
+def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_runs):
+    import json
+
+    from dcgan.generation import latent
+
+    run = cond_runs["projection"]
+    with _explorer(run) as get:
         assert json.loads(get("/api/info")[1])["classes"] == [str(i) for i in range(10)]
         page = get("/")[1].decode()
         assert "<select id=cls>" in page and "<option value=9>9</option>" in page
@@ -134,10 +149,30 @@ def test_the_explorer_offers_the_run_s_classes_and_draws_the_chosen_one(cond_run
         assert five != get("/api/image?seed=3&class=6")[1]
         assert get("/api/image?seed=3")[1] == get("/api/image?seed=3&class=0")[1]
         assert get("/api/image?seed=3&class=10")[0] == 400
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)
+
+
+def test_the_explorer_morphs_from_one_class_to_another_at_the_same_noise(cond_runs, tiny_run):
+    from dcgan.generation import latent
+
+    run = cond_runs["projection"]
+    G, _ = dcgan.load_generator(run)
+    z = latent.seeds_z([3], G.noise_dim)
+    with _explorer(run) as get:
+        page = get("/")[1].decode()
+        assert "<select id=cls2>" in page and "id=m " in page
+        two, seven = get("/api/image?seed=3&class=2")[1], get("/api/image?seed=3&class=7")[1]
+        assert get("/api/image?seed=3&class=2&to=7&m=0")[1] == two
+        assert get("/api/image?seed=3&class=2&to=7&m=1")[1] == seven   # the end is class 7 itself
+        half = get("/api/image?seed=3&class=2&to=7&m=0.5")[1]
+        assert half == latent.as_png(latent.render(G, z, y=latent.class_mix(2, 7, 0.5, 10)[None])[0])
+        assert half not in (two, seven)
+        assert get("/api/image?seed=3&class=2&to=2&m=0.5")[1] == two   # to the same class: no morph
+        for bad in ("to=10", "to=-1", "m=nan", "to=x"):
+            status, body = get(f"/api/image?seed=3&class=2&{bad}")
+            assert status == 400 and body.startswith(b"bad query"), bad
+    with _explorer(tiny_run) as get:  # an unconditional generator has no class to morph to
+        assert get("/api/image?seed=3&to=1&m=0.5") == (400, b"bad query: this generator takes no class")
+        assert b"<select id=cls2>" not in get("/")[1]
 
 
 # -- the metadata schema (generation/loading.check_meta, models/bounds.check_arch) -----------------
@@ -226,3 +261,104 @@ def test_the_images_held_are_bounded_as_n_times_the_classes_asked(cond_runs, mon
         dcgan.sample(run, n=4, classes="all")
     # the --n the user gave, and the largest --n that fits with every class
     assert str(err.value).startswith("--n 4 of each of 10 classes: ") and "at most --n 2," in str(err.value)
+
+
+# -- a walk between two classes at fixed noise (interpolate --to-class) ----------------------------
+
+def _cells(png, rows: int, cols: int, size: int = 8, scale: int = 2) -> torch.Tensor:
+    """The (rows * cols, C, size, size) uint8 images of a strip make_grid laid out (2 px padding),
+    saved at ``scale``."""
+    import numpy as np
+
+    arr = np.array(Image.open(png))
+    arr = (arr[..., None] if arr.ndim == 2 else arr)[::scale, ::scale]      # back to 1 px per pixel
+    step = size + 2
+    cells = [arr[2 + r * step:2 + r * step + size, 2 + c * step:2 + c * step + size]
+             for r in range(rows) for c in range(cols)]
+    return torch.from_numpy(np.stack(cells)).permute(0, 3, 1, 2)[:, :1]
+
+
+def test_a_walk_between_two_classes_holds_the_noise_and_ends_at_each_class(cond_runs, tmp_path):
+    from dcgan.generation import latent
+
+    run = cond_runs["projection"]
+    G, _ = dcgan.load_generator(run)
+    out = dcgan.interpolate(run, [5, 6], steps=4, out=tmp_path / "morph.png", classes=3, to_class="8")
+    cells = _cells(out, 2, 5).view(2, 5, 1, 8, 8)                             # (seed, frame, C, H, W)
+    z = latent.seeds_z([5, 6], G.noise_dim)
+    assert torch.equal(cells[:, 0], latent.render(G, z, y=3))                 # t = 0: class 3 itself
+    assert torch.equal(cells[:, -1], latent.render(G, z, y=8))                # t = 1: class 8 itself
+    half = torch.zeros(2, 10)
+    half[:, 3] = half[:, 8] = 0.5
+    assert torch.equal(cells[:, 2], latent.render(G, z, y=half))              # t = 1/2: the even mixture
+    assert not torch.equal(cells[:, 2], cells[:, 0]) and not torch.equal(cells[:, 2], cells[:, -1])
+    assert torch.equal(latent.class_path(3, 8, 4, 10)[1], torch.eye(10)[3] * 0.75 + torch.eye(10)[8] * 0.25)
+    # one seed is enough, from the command line too, and a GIF shows the same frames
+    assert main(["interpolate", str(run), "--class", "3", "--to-class", "8", "--seeds", "5", "--steps", "4",
+                 "--out", str(tmp_path / "one.png")]) == 0
+    assert torch.equal(_cells(tmp_path / "one.png", 1, 5), cells[0])
+    gif = dcgan.interpolate(run, [5, 6], steps=4, out=tmp_path / "morph.gif", classes=3, to_class=8)
+    assert Image.open(gif).n_frames == 2 * 4  # there and back
+
+
+def test_a_class_mixture_is_the_interpolated_embedding_and_a_one_hot_row_is_the_label():
+    from dcgan.models import build_generator, get_preset
+    from dcgan.models.lean import ClassBatchNorm2d
+
+    torch.manual_seed(0)
+    G = build_generator(get_preset("lean").arch(resolution=8, cond="projection",
+                                                class_names=[str(i) for i in range(4)], width=4)).eval()
+    bn = next(m for m in G.modules() if isinstance(m, ClassBatchNorm2d))
+    x, t = torch.randn(3, bn.bn.num_features, 2, 2), 0.3
+    w = torch.zeros(3, 4)
+    w[:, 1], w[:, 2] = 1 - t, t
+    normed = bn.bn(x)
+    scale = t * bn.scale.weight[2] + (1 - t) * bn.scale.weight[1]             # t emb[B] + (1 - t) emb[A]
+    shift = t * bn.shift.weight[2] + (1 - t) * bn.shift.weight[1]
+    torch.testing.assert_close(bn(x, w), normed * scale[:, None, None] + shift[:, None, None])
+    z, y = torch.randn(6, G.noise_dim), torch.tensor([0, 1, 2, 3, 2, 1])
+    assert torch.equal(G(z, torch.nn.functional.one_hot(y, 4).float()), G(z, y))
+
+
+def _labelled_forward_as_before(G, z, y):
+    """A conditional G's forward as it was written before class weights existed (an embedding row of
+    each class's scale and shift): integer labels must keep giving these images bit for bit."""
+    from dcgan.models.lean import ClassBatchNorm2d
+
+    x = z
+    for layer in G.net:
+        if isinstance(layer, ClassBatchNorm2d):
+            x = layer.bn(x) * layer.scale(y)[:, :, None, None] + layer.shift(y)[:, :, None, None]
+        else:
+            x = layer(x)
+    return x
+
+
+def test_sampling_with_integer_labels_gives_the_images_it_gave_before_class_weights(cond_runs):
+    from dcgan.images import to_uint8
+
+    for run in cond_runs.values():
+        G, _ = dcgan.load_generator(run)
+        g = torch.Generator().manual_seed(4)
+        z = torch.randn(6, G.noise_dim, generator=g)
+        with torch.no_grad():
+            before = to_uint8(_labelled_forward_as_before(G, z, torch.full((6,), 7)))
+        assert torch.equal(dcgan.sample(run, n=6, seed=4, classes=7), before)
+        assert torch.equal(dcgan.sample(run, n=6, seed=4, classes="7"), before)
+
+
+def test_a_class_walk_is_refused_in_one_line_when_it_cannot_be_drawn(cond_runs, tiny_run, tmp_path, capsys):
+    run = str(cond_runs["projection"])
+    pt = dcgan.export(run, out=tmp_path / "g.pt")
+    for argv, words in (([str(tiny_run), "--class", "3", "--to-class", "8"], "trained without --cond, so it takes no class"),
+                        ([str(tiny_run), "--to-class", "8"], "--to-class 8: this generator was trained without --cond"),
+                        ([run, "--class", "3", "--to-class", "cat"], "--to-class 'cat' is not one of this generator's classes"),
+                        ([run, "--class", "11", "--to-class", "8"], "--class 11 is not one of"),
+                        ([run, "--to-class", "8"], "give --class too"),
+                        ([run, "--class", "3", "--to-class", "all"], "--to-class: give one class here"),
+                        ([str(pt), "--class", "3", "--to-class", "8"], "integer labels only")):
+        capsys.readouterr()
+        assert main(["interpolate", *argv, "--seeds", "1", "--out", str(tmp_path / "w.png")]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err, (argv, err)
+    assert not (tmp_path / "w.png").exists()

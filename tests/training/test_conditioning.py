@@ -147,3 +147,52 @@ def test_data_without_labels_or_with_one_class_is_refused_in_one_line(tmp_path):
         Image.new("RGB", (8, 8), (i * 60, 0, 0)).save(folder / f"{i}.png")
     with pytest.raises(DcganError, match="single class"):
         dcgan.train(out=str(tmp_path / "run"), cond="projection", **{**COND_8, "data": str(folder)})
+
+
+def _dry_arch(capsys, *flags: str) -> dict:
+    from dcgan.cli import main
+
+    capsys.readouterr()
+    assert main(["train", "--model", "lean", "--dry-run", *flags]) == 0
+    return json.loads(capsys.readouterr().out)["arch"]
+
+
+def test_a_conditional_dry_run_prints_the_data_set_s_classes(tiny_mnist, tmp_path, capsys):
+    from PIL import Image
+
+    from dcgan.data.cache import cache_path, save_split
+
+    arch = _dry_arch(capsys, "--data", "mnist", "--cond", "projection")
+    assert arch["classes"] == 10 and arch["class_names"] == [str(d) for d in range(10)]
+    assert _dry_arch(capsys, "--data", "fake", "--cond", "acgan", "--channels", "1")["classes"] == 10
+    folder = tmp_path / "pets"
+    for cls, n in (("dogs", 2), ("cats", 1), ("owls", 1)):
+        for i in range(n):
+            (folder / cls).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (8, 8), (i * 60, 0, 0)).save(folder / cls / f"{i}.png")
+    arch = _dry_arch(capsys, "--data", str(folder), "--cond", "projection", "--resolution", "32")
+    assert arch["classes"] == 3 and arch["class_names"] == ["cats", "dogs", "owls"]  # as load_folder labels them
+    # 1,000 classes (Stacked MNIST's digit triples): the count, and the first names only
+    names = [f"{i:03d}" for i in range(1000)]
+    save_split(cache_path(tiny_mnist, "stacked-mnist", "train"),
+               ImageSet(torch.zeros(2, 3, 28, 28, dtype=torch.uint8), torch.tensor([0, 999]), names, "stacked-mnist"))
+    arch = _dry_arch(capsys, "--data", "stacked-mnist", "--cond", "projection")
+    assert arch["classes"] == 1000
+    assert arch["class_names"] == names[:conditioning.DRY_RUN_NAMES] + ["... (1000 in all)"]
+    # a named set not fetched yet: said so, never "0 classes"
+    arch = _dry_arch(capsys, "--data", "fashion-mnist", "--cond", "projection")
+    assert arch["classes"] is None and "known once fashion-mnist is fetched" in arch["class_names"]
+    assert "classes" not in _dry_arch(capsys, "--data", "mnist")  # unconditional: as before
+
+
+def test_a_conditional_dry_run_refuses_a_folder_of_one_class(tmp_path, capsys):
+    from PIL import Image
+
+    from dcgan.cli import main
+
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    Image.new("RGB", (8, 8)).save(folder / "a.png")
+    assert main(["train", "--model", "lean", "--data", str(folder), "--cond", "projection", "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has a single class" in err and "\n" not in err

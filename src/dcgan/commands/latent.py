@@ -15,7 +15,9 @@ def add(sub) -> None:
     p = sub.add_parser("interpolate", help="a walk through the noise of a few seeds: GIF or PNG strip",
                        epilog=examples("dcgan interpolate runs/0001-lean-mnist --seeds 0,1,2 --out walk.gif",
                                        "dcgan interpolate runs/0001-lean-mnist --seeds 0-7 --steps 8 --out strip.png",
-                                       "dcgan interpolate generator.safetensors --method lerp"))
+                                       "dcgan interpolate generator.safetensors --method lerp",
+                                       "dcgan interpolate runs/0002-lean-mnist --class 3 --to-class 8 --seeds 0-3 "
+                                       "--steps 8 --out morph.png"))
     add_target(p)
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds or ranges (0-7,9), at least "
                    "two (default 0,1,2)")
@@ -26,6 +28,9 @@ def add(sub) -> None:
                    help="walk.gif (animation, default) or walk.png (strip)")
     add_device(p, "auto")
     add_class(p)
+    p.add_argument("--to-class", metavar="CLASS", help="walk from --class to this class (a label or a "
+                   "class name) at each seed's fixed noise instead of between seeds: one strip row per "
+                   "seed, one seed is enough; not for TorchScript/ONNX exports, which take integer labels only")
     p.set_defaults(func=run_interpolate)
 
     p = sub.add_parser("arithmetic", help="mean(a) - mean(b) + mean(c) in noise space, as a picture",
@@ -47,8 +52,9 @@ def run_interpolate(args: argparse.Namespace) -> int:
     from ..generation.latent import interpolate, parse_seeds
 
     check_out("--out", args.out, (".gif", ".png"))
-    out = interpolate(args.target, parse_seeds(args.seeds, "--seeds", 2), args.steps, args.method,
-                      args.out, args.device, classes=args.classes)
+    seeds = parse_seeds(args.seeds, "--seeds", 1 if args.to_class is not None else 2)
+    out = interpolate(args.target, seeds, args.steps, args.method, args.out, args.device,
+                      classes=args.classes, to_class=args.to_class)
     print(f"wrote {out}")
     return 0
 

@@ -204,6 +204,35 @@ def load_any(name_or_path: str, split: str = "train", data_dir: str | Path | Non
     return get_spec(name_or_path)  # raises the "unknown data set" error
 
 
+def peek_classes(name_or_path: str, data_dir: str | Path | None = None) -> list[str] | None:
+    """The class names training on ``name_or_path`` sees, in label order, found without decoding an
+    image (``dcgan train --dry-run``): a cached split's header, a set made on the fly its own, a
+    folder its subfolders (``folder.class_names``); None for a named set not fetched yet."""
+    if name_or_path.partition(":")[0] in DATASETS:
+        spec = get_spec(name_or_path)
+        if not spec.cached:  # made on the fly (``fake``): as cheap as its header would be
+            return list(spec.fetch(data_root(data_dir))["train"].classes)
+        path = cache_path(data_root(data_dir), spec.name, "train")
+        if not path.is_file():
+            return None
+        import json
+
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), "pt") as fh:
+                return [str(c) for c in json.loads((fh.metadata() or {}).get("classes", "[]"))]
+        except (SafetensorError, ValueError, OSError):
+            return None  # damaged: the run itself says so and rebuilds it
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        from .folder import class_names
+
+        return class_names(path)
+    get_spec(name_or_path)  # raises: no such data set or folder
+    return None
+
+
 def reference(name_or_path: str, split: str | None = None, data_dir: str | Path | None = None,
               resolution: int | None = None) -> holdout.Reference:
     """The real images a generator of ``name_or_path`` is measured against: its test split when it

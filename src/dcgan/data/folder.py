@@ -46,6 +46,20 @@ def find_images(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: shown(p.relative_to(folder)))
 
 
+def class_names(folder: Path) -> list[str]:
+    """The classes ``load_folder`` gives ``folder``, in label order, from the image paths alone (no
+    image decoded: what a dry run can say): its first-level subfolders, plus TOP_LEVEL for images
+    beside them; a flat folder is one class, named after it. A class whose every image turns out
+    unreadable is missing from the real run."""
+    rels = [p.relative_to(folder).parts for p in find_images(folder)]
+    if not rels:
+        raise DcganError(f"{folder} holds no JPEG, PNG or WebP images (searched every subfolder); "
+                         "point --data at the folder that holds them")
+    if not any(len(r) > 1 for r in rels):
+        return [folder.resolve().name]
+    return sorted({shown(Path(r[0])) if len(r) > 1 else TOP_LEVEL for r in rels})
+
+
 def shown(rel: Path) -> str:
     """A relative path as text that can always be printed and written: bytes that are not UTF-8
     (kept by Python as surrogates) become U+FFFD."""

@@ -21,25 +21,25 @@ def names(meta: dict[str, Any]) -> list[str]:
     return [str(n) for n in arch.get("class_names") or []] if arch.get("cond", "none") != "none" else []
 
 
-def resolve(spec: Any, meta: dict[str, Any]) -> list[int] | None:
+def resolve(spec: Any, meta: dict[str, Any], what: str = "--class") -> list[int] | None:
     """``spec`` (None, a label, a name, "all", "3,5", or a list of labels and names) -> the labels
-    asked for, in order; None when nothing was asked."""
+    asked for, in order; None when nothing was asked. ``what``: the flag named in refusals."""
     if spec is None:
         return None
     known = names(meta)
     if not known:
-        raise DcganError(f"--class {_show(spec)}: this generator was trained without --cond, so it "
-                         "takes no class; drop --class (or train with --cond projection)")
+        raise DcganError(f"{what} {_show(spec)}: this generator was trained without --cond, so it "
+                         f"takes no class; drop {what} (or train with --cond projection)")
     if isinstance(spec, str) and spec.strip().lower() == ALL:
         return list(range(len(known)))
     items = spec.split(",") if isinstance(spec, str) else spec if isinstance(spec, (list, tuple)) else [spec]
-    out = [_one(item, known) for item in items]
+    out = [_one(item, known, what) for item in items]
     if not out:
-        raise DcganError("--class: give a class label, a class name or 'all'")
+        raise DcganError(f"{what}: give a class label, a class name or 'all'")
     return out
 
 
-def _one(item: Any, known: list[str]) -> int:
+def _one(item: Any, known: list[str], what: str = "--class") -> int:
     if isinstance(item, str):
         item = item.strip()
         if item in known:  # a name first: a folder's classes may be called "1", "2", ...
@@ -49,7 +49,7 @@ def _one(item: Any, known: list[str]) -> int:
     if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < len(known):
         return item
     shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
-    raise DcganError(f"--class {item!r} is not one of this generator's classes: a label 0-"
+    raise DcganError(f"{what} {item!r} is not one of this generator's classes: a label 0-"
                      f"{len(known) - 1}, a name ({shown}) or 'all'")
 
 

@@ -6,9 +6,11 @@ endpoint:
 
     GET /                    the page
     GET /api/info            {"noise_dim", "resolution", "channels", "directions", "model", ...}
-    GET /api/image?seed=S&seed2=T&t=0.5&d=0.0,1.5,...&class=K   -> PNG
+    GET /api/image?seed=S&seed2=T&t=0.5&d=0.0,1.5,...&class=K&to=L&m=0.5   -> PNG
         z = slerp(z(S), z(T), t) + sum_i d_i * direction_i   (t and seed2 optional; class K, a
-        label, only for a generator trained with --cond, whose classes /api/info lists)
+        label, only for a generator trained with --cond, whose classes /api/info lists; to=L and
+        m: the class input morphed from K to L by m at that same noise, (1 - m) K + m L, as
+        ``dcgan interpolate --class K --to-class L`` walks it; m=1 draws class L itself)
 
 The directions are the top singular vectors of G's first layer (``latent.directions``); a slider's
 value is in units of the noise's standard deviation.
@@ -78,12 +80,18 @@ class Explorer:
         return z
 
     def png(self, seed: int, seed2: int | None = None, t: float = 0.0,
-            d: list[float] | None = None, label: int | None = None) -> bytes:
+            d: list[float] | None = None, label: int | None = None, to: int | None = None,
+            m: float = 0.0) -> bytes:
         z = self.z(seed, seed2, t, d)
-        if self.info["classes"] and label is None:
-            label = 0  # a conditional generator draws one class at a time: the first by default
+        y: int | torch.Tensor | None = label
+        if self.info["classes"]:
+            y = label = 0 if label is None else label  # one class at a time: the first by default
+            if to is not None and m >= 1.0:
+                y = to  # the end of the morph is class ``to`` itself (its label, not a mixture)
+            elif to is not None and m > 0.0 and to != label:
+                y = latent.class_mix(label, to, m, len(self.info["classes"]))[None]  # (1, K)
         with self.lock:
-            img = latent.render(self.G, z[None], y=label)[0]
+            img = latent.render(self.G, z[None], y=y)[0]
         return latent.as_png(img)
 
 
@@ -94,6 +102,14 @@ def _int(q: dict, name: str, default: int | None) -> int | None:
     if not 0 <= value <= MAX_SEED:
         raise ValueError(f"{name} must be in 0..{MAX_SEED}")
     return value
+
+
+def _label(q: dict, name: str, explorer: Explorer) -> int | None:
+    """A class label of the query (``class``, ``to``), checked against the generator's classes."""
+    label, known = _int(q, name, None), len(explorer.info["classes"])
+    if label is not None and label >= known:
+        raise ValueError(f"{name} must be a label 0..{known - 1}" if known else "this generator takes no class")
+    return label
 
 
 def _float(text: str, lo: float, hi: float) -> float:
@@ -180,14 +196,12 @@ def make_handler(explorer: Explorer):
                     t = _float(q["t"][0], 0.0, 1.0) if "t" in q else 0.0
                     d = [_float(v, -SLIDER_RANGE, SLIDER_RANGE)
                          for v in q.get("d", [""])[0].split(",") if v != ""]
-                    label = _int(q, "class", None)
-                    if label is not None and label >= len(explorer.info["classes"]):
-                        raise ValueError(f"class must be a label 0..{len(explorer.info['classes']) - 1}"
-                                         if explorer.info["classes"] else "this generator takes no class")
+                    label, to = _label(q, "class", explorer), _label(q, "to", explorer)
+                    m = _float(q["m"][0], 0.0, 1.0) if "m" in q else 0.0
                 except ValueError as exc:
                     return self._send(HTTPStatus.BAD_REQUEST, f"bad query: {exc}".encode(),
                                       "text/plain; charset=utf-8")
-                return self._send(200, explorer.png(seed, seed2, t, d, label), "image/png")
+                return self._send(200, explorer.png(seed, seed2, t, d, label, to, m), "image/png")
             if url.path == "/favicon.ico":
                 return self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
             return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
@@ -273,7 +287,9 @@ def page(info: dict) -> str:
         for i in range(info["directions"]))
     title = f'{info["model"]} · {info["data"] or ""} · step {info["step"]}'
     options = "".join(f"<option value={i}>{html.escape(name)}</option>" for i, name in enumerate(info.get("classes") or []))
-    chooser = (f'<fieldset><legend>class</legend><label>class <select id=cls>{options}</select></label></fieldset>'
+    chooser = (f'<fieldset><legend>class</legend><label>class <select id=cls>{options}</select></label>'
+               f'<label>morph to <select id=cls2>{options}</select></label><label>morph <input type=range '
+               'id=m min=0 max=1 step=0.01 value=0><output id=om>0.00</output></label></fieldset>'
                if options else "")
     return PAGE.replace("__TITLE__", html.escape(title)).replace("__CLASS__", chooser).replace("__SLIDERS__", sliders).replace(
         "__PX__", str(max(DISPLAY_PX, info["resolution"] * 4))).replace("__INFO__", json.dumps(info))
@@ -308,8 +324,10 @@ function query() {
   const d = [];
   for (let i = 0; i < INFO.directions; i++) { d.push($("d" + i).value); $("o" + i).textContent = Number($("d" + i).value).toFixed(1); }
   $("ot").textContent = Number($("t").value).toFixed(2);
+  if ($("m")) $("om").textContent = Number($("m").value).toFixed(2);
   return "seed=" + Math.max(0, parseInt($("seed").value || "0")) + "&seed2=" + Math.max(0, parseInt($("seed2").value || "0")) +
-         "&t=" + $("t").value + "&d=" + d.join(",") + ($("cls") ? "&class=" + $("cls").value : "");
+         "&t=" + $("t").value + "&d=" + d.join(",") +
+         ($("cls") ? "&class=" + $("cls").value + "&to=" + $("cls2").value + "&m=" + $("m").value : "");
 }
 function update() {
   pending = query();

@@ -19,7 +19,7 @@ from ..images import make_grid, save_png
 from ..limits import MAX_FRAMES
 from . import classes as _classes
 from . import sampling
-from .loading import load_generator
+from .loading import ExportedGenerator, load_generator
 
 METHODS = ("slerp", "lerp")
 GIF_MS = 80          # per interpolation frame
@@ -95,9 +95,50 @@ def path(zs: torch.Tensor, steps: int, method: str = "slerp") -> torch.Tensor:
     return torch.stack([*frames, zs[-1]])
 
 
-def render(G: nn.Module, z: torch.Tensor, batch_size: int = 256, y: int | None = None) -> torch.Tensor:
-    """Noise (n, dim) -> uint8 images (n, C, H, W), in eval mode on G's device."""
+def render(G: nn.Module, z: torch.Tensor, batch_size: int = 256,
+           y: int | torch.Tensor | None = None) -> torch.Tensor:
+    """Noise (n, dim) -> uint8 images (n, C, H, W), in eval mode on G's device; ``y`` one label,
+    (n,) labels or (n, K) class weights of a conditional G (``class_path``)."""
     return torch.cat(list(sampling.render(G, z, batch_size, y)))
+
+
+def class_mix(a: int, b: int, t: float, k: int) -> torch.Tensor:
+    """The class weights (K,) a fraction ``t`` of the way from class ``a`` to class ``b``: 1 - t at
+    a, t at b. G's conditional BatchNorm turns them into t emb[b] + (1 - t) emb[a]; a one-hot row
+    draws exactly what the integer label draws (models.lean.ClassBatchNorm2d)."""
+    w = torch.zeros(k)
+    w[a] += 1 - t
+    w[b] += t  # a == b: all weight on the one class
+    return w
+
+
+def class_path(a: int, b: int, steps: int, k: int) -> torch.Tensor:
+    """``steps`` + 1 class-weight rows (steps+1, K) from class ``a`` to class ``b``, t = 0,
+    1/steps, ..., 1: the first and last frames are classes a and b themselves."""
+    if steps < 1:
+        raise DcganError("--steps must be at least 1")
+    return torch.stack([class_mix(a, b, i / steps, k) for i in range(steps + 1)])
+
+
+def _class_walk(G: nn.Module, meta: dict, seeds: list[int], steps: int, classes: Any,
+                to_class: Any) -> torch.Tensor:
+    """(n seeds, steps+1, C, H, W): each seed's noise held fixed while the class input moves from
+    ``classes`` to ``to_class``."""
+    b = _classes.label(_classes.resolve(to_class, meta, "--to-class"), "--to-class")
+    a = _classes.label(_classes.resolve(classes, meta))
+    if a is None:
+        raise DcganError(f"--to-class {to_class}: give --class too, the class the walk starts from")
+    if isinstance(G, ExportedGenerator):
+        raise DcganError("--to-class: a TorchScript or ONNX export takes integer labels only; walk "
+                         "between classes with the run, a checkpoint or a .safetensors export")
+    n = len(seeds) * (steps + 1)
+    if n > MAX_FRAMES:
+        raise DcganError(f"--steps {steps} with {len(seeds)} seeds makes {n:,} frames; a walk holds "
+                         f"at most {MAX_FRAMES:,} (give fewer --steps or seeds)")
+    w = class_path(a, b, steps, G.classes)                                  # (steps+1, K)
+    z = seeds_z(seeds, G.noise_dim).repeat_interleave(steps + 1, 0)         # (n, dim)
+    imgs = render(G, z, y=w.repeat(len(seeds), 1))
+    return imgs.view(len(seeds), steps + 1, *imgs.shape[1:])
 
 
 def _frame(img: torch.Tensor, scale: int):
@@ -109,21 +150,33 @@ def _frame(img: torch.Tensor, scale: int):
 
 
 def interpolate(target: str | Path, seeds: list[int], steps: int = 16, method: str = "slerp",
-                out: str | Path = "walk.gif", device: str = "cpu", classes: Any = None) -> Path:
+                out: str | Path = "walk.gif", device: str = "cpu", classes: Any = None,
+                to_class: Any = None) -> Path:
     """A walk through the seeds' noise vectors: an animated GIF (there and back) or a PNG strip
-    (one row per pair of seeds); a conditional generator's at the one class ``classes`` names."""
-    if len(seeds) < 2:
+    (one row per pair of seeds); a conditional generator's at the one class ``classes`` names.
+
+    With ``to_class``: a walk between two classes instead, at fixed noise. Each seed's noise stays
+    put while G's class input moves linearly from ``classes`` to ``to_class`` (``class_path``;
+    ``method`` is not used): a PNG strip has one row per seed, a GIF shows every seed side by side."""
+    if len(seeds) < (1 if to_class is not None else 2):
         raise DcganError("--seeds needs at least two seeds to interpolate between, e.g. --seeds 1,2,3")
     out = Path(out)
     if out.suffix.lower() not in (".gif", ".png"):
         raise DcganError(f"--out {out}: use a .gif (animation) or a .png (strip of frames)")
     G, meta = load_generator(target, device)
-    y = _classes.label(_classes.resolve(classes, meta))
-    imgs = render(G, path(seeds_z(seeds, G.noise_dim), steps, method), y=y)
-    if out.suffix.lower() == ".png":
-        # one row per segment, steps+1 frames each (the end of one row starts the next)
-        rows = [imgs[k * steps:(k + 1) * steps + 1] for k in range(len(seeds) - 1)]
-        return save_png(make_grid(torch.cat(rows), nrow=steps + 1), out, scale=STRIP_SCALE)
+    if to_class is not None:
+        walk = _class_walk(G, meta, seeds, steps, classes, to_class)        # (seeds, steps+1, C, H, W)
+        if out.suffix.lower() == ".png":
+            return save_png(make_grid(walk.flatten(0, 1), nrow=steps + 1), out, scale=STRIP_SCALE)
+        imgs = walk[0] if len(seeds) == 1 else torch.stack(
+            [torch.from_numpy(make_grid(walk[:, i], nrow=len(seeds))).permute(2, 0, 1) for i in range(steps + 1)])
+    else:
+        y = _classes.label(_classes.resolve(classes, meta))
+        imgs = render(G, path(seeds_z(seeds, G.noise_dim), steps, method), y=y)
+        if out.suffix.lower() == ".png":
+            # one row per segment, steps+1 frames each (the end of one row starts the next)
+            rows = [imgs[k * steps:(k + 1) * steps + 1] for k in range(len(seeds) - 1)]
+            return save_png(make_grid(torch.cat(rows), nrow=steps + 1), out, scale=STRIP_SCALE)
     frames = [_frame(im, GIF_SCALE).convert("RGB") for im in imgs]
     frames += frames[-2:0:-1]  # and back, so the loop has no jump
     buf = io.BytesIO()
@@ -208,5 +261,5 @@ def as_png(img: torch.Tensor, scale: int = 1) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["parse_seeds", "seed_z", "seeds_z", "lerp", "slerp", "path", "render", "interpolate",
+__all__ = ["parse_seeds", "seed_z", "seeds_z", "lerp", "slerp", "path", "render", "class_mix", "class_path", "interpolate",
            "arithmetic", "arithmetic_z", "directions", "as_png", "METHODS"]

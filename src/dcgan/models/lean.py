@@ -45,8 +45,10 @@ class LeanGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """``y`` (N,) int64 labels of a conditional G; None: the classes in turn (0, 1, ..., K-1, 0,
-        ...), so code that only passes noise (BatchNorm statistics, health checks) sees every class."""
+        """``y`` (N,) int64 labels of a conditional G, or (N, K) float class weights (a mixture of
+        the classes, e.g. (1 - t) one_hot(A) + t one_hot(B) for a walk from class A to B); None: the
+        classes in turn (0, 1, ..., K-1, 0, ...), so code that only passes noise (BatchNorm
+        statistics, health checks) sees every class."""
         if not self.classes:
             return self.net(z)
         if y is None:
@@ -76,7 +78,15 @@ class ClassBatchNorm2d(nn.Module):
             self.shift.weight.normal_(0.0, CLASS_INIT_STD)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.bn(x) * self.scale(y)[:, :, None, None] + self.shift(y)[:, :, None, None]
+        """``y`` (N,) int64 labels (a row of each table, as trained), or (N, K) float class weights:
+        the same weighting of the classes' scales and shifts (w @ table), which a one-hot row turns
+        into that class's row. Traced exports see labels only."""
+        if y.is_floating_point():
+            w = y.to(self.scale.weight.dtype)
+            scale, shift = w @ self.scale.weight, w @ self.shift.weight                # (N, C)
+        else:
+            scale, shift = self.scale(y), self.shift(y)                                # (N, C)
+        return self.bn(x) * scale[:, :, None, None] + shift[:, :, None, None]
 
 
 class LeanDiscriminator(nn.Module):

@@ -26,11 +26,27 @@ def class_names(cond: str, data: str, train: ImageSet) -> list[str]:
         raise DcganError(f"--cond {cond}: data set {data} has no class labels; give labelled data "
                          "(mnist, fashion, stacked-mnist, or a folder with one sub-folder per class)")
     k = max(len(train.classes), int(train.labels.max()) + 1 if len(train.labels) else 0)
-    if k < 2:
+    names = list(train.classes) if len(train.classes) == k else [str(i) for i in range(k)]
+    return check_classes(cond, data, [str(n) for n in names])
+
+
+def check_classes(cond: str, data: str, names: list[str]) -> list[str]:
+    """``names``, refused in one line when there are fewer than two classes to condition on."""
+    if len(names) < 2:
         raise DcganError(f"--cond {cond}: data set {data} has a single class; give a folder with one "
                          "sub-folder per class, or use --cond none")
-    names = list(train.classes) if len(train.classes) == k else [str(i) for i in range(k)]
-    return [str(n) for n in names]
+    return names
+
+
+DRY_RUN_NAMES = 12  # class names a dry run prints before "... (N in all)"
+
+
+def shown_classes(arch: dict) -> dict:
+    """``arch`` as a dry run prints it: a long class list cut to its first DRY_RUN_NAMES names."""
+    names = arch.get("class_names")
+    if not isinstance(names, list) or len(names) <= DRY_RUN_NAMES:
+        return arch
+    return {**arch, "class_names": names[:DRY_RUN_NAMES] + [f"... ({len(names)} in all)"]}
 
 
 def fixed_inputs(arch: dict, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, int]:

@@ -267,8 +267,19 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
         channels, resolution = 3, preset.resolution
     else:
         datasets.get_spec(cfg.data)  # raises: no such data set or folder, said plainly
-    return preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
-                       pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond, **cfg.arch_options)
+    names = None
+    if cfg.cond != "none":  # the data set's classes, as far as known before it is read
+        from .conditioning import check_classes
+
+        names = datasets.peek_classes(cfg.data, cfg.data_dir)
+        if names is not None:
+            check_classes(cfg.cond, cfg.data, names)
+    arch = preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
+                       pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond, class_names=names,
+                       **cfg.arch_options)
+    if cfg.cond != "none" and names is None:  # a named set not fetched yet: say so, not "0 classes"
+        arch.update(classes=None, class_names=f"known once {cfg.data} is fetched (dcgan data fetch {cfg.data})")
+    return arch
 
 
 # What config.json records beside the settings (run.py's _write_config): facts of the run, not settings.

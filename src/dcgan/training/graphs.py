@@ -17,6 +17,12 @@ or their learning rates (a resume, a rollback) calls ``reset()``: the graph is c
 ``--cuda-graphs auto`` (the default) uses a graph where one is possible: on CUDA, one process,
 no ``--compile``, the simultaneous or alternating updates with ``--n-critic 1``, no gradient
 penalty (it differentiates through D's gradient), no fp16 (GradScaler checks for inf on the host).
+
+A ``--cond`` run is graphed like any other: the real labels are copied into a static buffer beside
+the real images before each replay, and the fakes' labels are drawn inside the step from the run's
+registered generator (``StepContext.generate``), so every replay draws fresh ones. Only a batch over
+``EMBEDDING_CAPTURE_MAX`` labels is refused: there nn.Embedding's backward (G's class scales and
+shifts, a projection D's embedding) sorts its indices with a host sync, which a capture cannot hold.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ if TYPE_CHECKING:
     from .distributed import Dist
 
 WARMUP_STEPS = 3  # eager steps before capture: cuDNN autotuning and gradient allocation
+# Up to this many indices nn.Embedding's CUDA backward runs one kernel; above, it sorts them and
+# syncs with the host, and a capture fails (pytorch/pytorch#82886).
+EMBEDDING_CAPTURE_MAX = 3072
 
 
 def why_not(cfg: TrainConfig, device: torch.device, dist: Dist) -> str | None:
@@ -55,6 +64,9 @@ def why_not(cfg: TrainConfig, device: torch.device, dist: Dist) -> str | None:
         return "--lr-schedule changes the learning rate every step; a graph holds it fixed"
     if cfg.precision == "fp16":
         return "fp16's GradScaler checks for infinities on the host; use --precision bf16"
+    if cfg.cond != "none" and cfg.batch_size > EMBEDDING_CAPTURE_MAX:
+        return (f"--cond with --batch-size {cfg.batch_size}: the class embeddings' backward syncs with the "
+                f"host above {EMBEDDING_CAPTURE_MAX} labels; use --batch-size {EMBEDDING_CAPTURE_MAX} or less")
     if not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
         return f"torch {torch.__version__} cannot register a generator with a CUDA graph (needs >= 2.6)"
     return None

@@ -22,7 +22,7 @@ from .. import checkpoint as ckpt
 from ..devices import describe
 from ..errors import DcganError
 from ..fsutil import RunLock, write_json
-from . import distributed
+from . import conditioning, distributed
 from . import state as train_state
 from .config import TrainConfig, check_resume, load_config, merge_config, plan_arch, resolve
 from .trainer import Trainer
@@ -60,7 +60,8 @@ def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = N
         overrides = merge_config(load_config(config), overrides)
     cfg = resolve(overrides)
     if dry_run:  # everything the run would check, short of reading data and weights
-        print(json.dumps({**cfg.to_dict(), "arch": plan_arch(cfg)}, indent=2, sort_keys=True))
+        arch = conditioning.shown_classes(plan_arch(cfg))
+        print(json.dumps({**cfg.to_dict(), "arch": arch}, indent=2, sort_keys=True))
         return Path(cfg.out or "runs")
     dist = distributed.setup(cfg.device)
     run_dir = Path(cfg.out) if cfg.out else new_run_dir(Path("runs"), cfg.model, cfg.data)
