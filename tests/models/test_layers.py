@@ -46,3 +46,15 @@ def test_cpu_dropout_keeps_with_probability_1_minus_p_and_scales_like_nn_dropout
     drop.train()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert drop(x.detach().bfloat16()).dtype == torch.bfloat16
+
+
+def test_same_transposed_conv_crops_as_tensorflow_and_keeps_the_memory_format():
+    # the odd crop (1 row/column before, 2 after) is the full transposed conv's rows 1..14; a
+    # channels_last input stays channels_last (the next BatchNorm's fast NHWC kernel needs it)
+    convt = SameConvTranspose2d(3, 2, 5, stride=2, bias=False)
+    y = torch.randn(2, 3, 7, 7)
+    full = F.conv_transpose2d(y, convt.weight, None, 2)  # (2, 2, 17, 17)
+    assert torch.equal(convt(y), full[..., 1:15, 1:15].contiguous())
+    out = convt(y.contiguous(memory_format=torch.channels_last))
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, full[..., 1:15, 1:15])

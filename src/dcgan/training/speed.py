@@ -3,7 +3,8 @@
 Each default was chosen by measurement (see BENCHMARKS.md and ``dcgan bench``), per device type:
 
 * ``--adam auto``: the fused kernel on CUDA (one launch for all parameters); on the CPU, foreach.
-* ``--channels-last``: on CUDA by default (x1.08 on an H100), off on the CPU (slower there).
+* ``--channels-last``: on by default on CUDA (x1.08 on an H100) and on the CPU (x1.01-1.17 for
+  every preset on a 2-core AVX-512 CPU); off elsewhere (MPS: not measured).
 * ``--cuda-graphs``: on CUDA by default where the recipe allows (graphs.py; x2.9-3.4 over eager
   for tf-tutorial on an H100).
 * ``--compile``: off by default (compiling takes minutes on a small CPU and the step is dominated
@@ -40,9 +41,11 @@ def default_adam(device: torch.device) -> str:
 
 
 def default_channels_last(device: torch.device) -> bool:
-    # H100, tf-tutorial, batch 256, graphed fp32: x1.08 (cuDNN's tensor-core kernels are NHWC);
-    # the 2-core CPUs measured: x0.57-0.97 (oneDNN reorders every layer). BENCHMARKS.md has both.
-    return device.type == "cuda"
+    # H100, tf-tutorial, batch 256, graphed fp32: x1.08 (cuDNN's tensor-core kernels are NHWC).
+    # 2-core AVX-512 CPU, every preset (benchmarks/compare_reference.py --model all): x1.01-1.17
+    # over NCHW (oneDNN's NHWC kernels need no reorder per layer) once the "same" transposed
+    # conv's crop kept the layout (it had made NHWC x0.57 there). BENCHMARKS.md has both.
+    return device.type in ("cuda", "cpu")
 
 
 def resolve(cfg: TrainConfig, device: torch.device) -> Fast:
