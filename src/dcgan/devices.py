@@ -40,14 +40,39 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     return torch.autocast(device.type, dtype=_DTYPES[precision])
 
 
-def configure(device: torch.device, precision: str) -> None:
-    """Process-wide numeric switches that were measured to matter."""
+def native_bf16() -> bool:
+    """Whether this CPU has bf16 arithmetic instructions (AVX512-BF16 or AMX), which oneDNN's bf16
+    convolutions need to be fast (without them bf16 was 15x slower than fp32 on an AVX2 CPU)."""
+    cpu = getattr(torch, "cpu", None)
+    probes = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    if all(callable(p) for p in probes):
+        return any(p() for p in probes)
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """``auto``: bf16 on a CPU with bf16 instructions (there it reached better samples than fp32 in
+    the same training time, BENCHMARKS.md), fp32 elsewhere; any other value as given."""
+    if precision != "auto":
+        return precision
+    return "bf16" if device.type == "cpu" and native_bf16() else "fp32"
+
+
+def configure(device: torch.device, precision: str) -> str:
+    """Process-wide numeric switches that were measured to matter; returns the precision to train
+    in (``auto`` resolved for this device)."""
     if device.type == "cpu":
         # Denormal floats made a bf16 CPU step ~17x slower here; flushing them costs nothing.
         torch.set_flush_denormal(True)
         keep_freed_memory()
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    return resolve_precision(device, precision)
 
 
 # glibc's mallopt parameters (malloc.h)

@@ -141,3 +141,31 @@ def test_resume_with_epochs_goes_past_the_first_runs_max_steps(tiny_mnist, tmp_p
     dcgan.train(resume=run, epochs=2)
     err = capsys.readouterr().err
     assert "all 2 epoch(s) are done" in err and "--epochs 12" in err and steps_of(run)[-1] == 16
+
+
+def test_max_minutes_stops_a_run_on_time_saves_it_and_a_resume_says_what_lifts_it(tiny_mnist, tmp_path,
+                                                                                  capsys, monkeypatch):
+    import time
+
+    from conftest import steps_of, tiny
+
+    # a fake clock: every reading is 1 s after the last, so 0.05 minutes (3 s) is a few steps
+    clock = iter(range(10**6))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
+    run = tiny(tmp_path / "t", epochs=50, max_minutes=0.05)
+    monkeypatch.undo()
+    steps = steps_of(run)[-1]
+    assert 1 <= steps < 8  # stopped inside the first epoch (8 steps), not at its end
+    err = capsys.readouterr().err
+    assert "stopped at --max-minutes 0.05" in err and "--max-minutes 10.05" in err
+    assert ckpt.all_checkpoints(run / "checkpoints")  # saved where it stopped
+    assert main(["train", "--resume", str(run), "--no-progress"]) == 0
+    assert "has trained its --max-minutes 0.05" in capsys.readouterr().err and steps_of(run)[-1] == steps
+    dcgan.train(resume=run, epochs=1)  # --epochs lifts the time limit, as it lifts --max-steps
+    assert steps_of(run)[-1] == 8
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), "10"])
+def test_max_minutes_out_of_range_is_one_sentence(value):
+    with pytest.raises(dcgan.DcganError, match="max.minutes"):
+        dcgan.train(max_minutes=value, dry_run=True)

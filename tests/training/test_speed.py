@@ -83,3 +83,28 @@ def test_a_cpu_run_keeps_freed_memory_for_the_next_step(tmp_path):
     assert kept == "True"
     assert out["default"] > 500  # of the ~5,900 pages of 4 KiB in 24 MB (1,213 here)
     assert out["kept"] < 100
+
+
+def test_precision_auto_is_bf16_only_on_a_cpu_with_bf16_instructions(monkeypatch):
+    from dcgan import devices
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(devices, "native_bf16", lambda: True)
+    assert (devices.resolve_precision(cpu, "auto"), devices.resolve_precision(cuda, "auto")) == ("bf16", "fp32")
+    assert devices.resolve_precision(cpu, "fp32") == "fp32" and devices.resolve_precision(cuda, "bf16") == "bf16"
+    monkeypatch.setattr(devices, "native_bf16", lambda: False)  # an AVX2 CPU: bf16 was 15x slower there
+    assert devices.resolve_precision(cpu, "auto") == "fp32"
+
+
+def test_lean_trains_in_auto_precision_and_its_config_saves_the_one_it_used(tiny_mnist, tmp_path):
+    import json
+
+    from conftest import tiny
+    from dcgan import devices
+    from dcgan.models import get_preset
+
+    assert get_preset("lean").recipe["precision"] == "auto"
+    assert get_preset("tf-tutorial").recipe.get("precision", "fp32") == "fp32"  # the tutorials stay exact
+    run = tiny(tmp_path / "r", model="lean", max_steps=1)
+    saved = json.loads((run / "config.json").read_text())["precision"]
+    assert saved == devices.resolve_precision(torch.device("cpu"), "auto") != "auto"

@@ -93,11 +93,13 @@ def add_recipe_speed(p: argparse.ArgumentParser) -> None:
     """The settings that choose kernels, not math (train, bench); defaults live in training/config.py."""
     from ..training.config import ADAM_IMPLS, CUDA_GRAPHS, PRECISIONS
 
-    p.add_argument("--precision", choices=PRECISIONS, help="fp32 | bf16 | fp16 (default fp32)")
+    p.add_argument("--precision", choices=PRECISIONS, help="fp32 | bf16 | fp16 | auto (bf16 on a CPU "
+                   "with bf16 instructions, else fp32); default: the preset's (lean, lean64: auto; "
+                   "the tutorials: fp32)")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
     p.add_argument("--adam", choices=ADAM_IMPLS, help="Adam's kernel, same math (default auto: fused "
                    "on CUDA, foreach on the CPU)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="NHWC memory format "
-                   "(same math; default: on CUDA, off on the CPU)")
+                   "(same math; default: on, on CUDA and on the CPU)")
     p.add_argument("--cuda-graphs", choices=CUDA_GRAPHS, help="replay each training step as one CUDA "
                    "graph (same math; default auto: on CUDA wherever the recipe allows)")

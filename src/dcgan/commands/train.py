@@ -90,6 +90,8 @@ def add(sub) -> None:
                    "(default 0.1)")
     p.add_argument("--seed", type=int, help="seed of weights, noise and data order (default 0)")
     p.add_argument("--max-steps", type=int, help="stop after N steps in total")
+    p.add_argument("--max-minutes", type=float, metavar="M", help="stop once the run has trained M "
+                   "minutes in all (grids and checkpoints not counted), e.g. 10; resumable")
     p.add_argument("--limit", type=int, help="train on the first N images only")
     p.add_argument("--resolution", type=int, help="image size (default: the data set's)")
     p.add_argument("--channels", type=int, help="1 (grey) or 3 (RGB); default: the data set's")

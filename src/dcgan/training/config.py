@@ -22,7 +22,7 @@ from .losses import LOSSES
 from .updates import UPDATES
 
 # The closed sets of values, here and nowhere else (the CLI's choices= read them too).
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")  # auto: devices.resolve_precision
 ADAM_IMPLS = ("auto", "foreach", "fused", "for-loop")  # the same math; speed.py picks for auto
 CUDA_GRAPHS = ("auto", "on", "off")                    # graphs.py
 ON_NAN = ("stop", "rollback")                          # what a non-finite loss or weight does
@@ -33,7 +33,7 @@ TRACKERS = ("tensorboard", "wandb", "mlflow")          # trackers.py: --log-to
 CONDS = ("none", "projection", "acgan")                # --cond: how D reads the class (models/lean.py)
 
 # Fields a resumed run may change; every other difference from the saved config is refused.
-RESUMABLE = {"epochs", "max_steps", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
+RESUMABLE = {"epochs", "max_steps", "max_minutes", "log_every", "ckpt_every", "ckpt_every_steps", "keep", "device",
              "precision", "compile", "adam", "channels_last", "cuda_graphs", "progress", "eval_every", "on_nan",
              "on_failure", "tensorboard", "log_to", "report", "sample_bn"}
 
@@ -70,6 +70,7 @@ class TrainConfig:
     gamma_end: float = 0.1
     seed: int = 0
     max_steps: int | None = None
+    max_minutes: float | None = None    # stop once the run has trained this long in all
     limit: int | None = None            # train on the first N images only
     resolution: int | None = None       # None: the data set's, if the architecture can build it
     channels: int | None = None         # None: the data set's
@@ -159,6 +160,11 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         value = getattr(cfg, name)
         if value is not None and value < 1:
             raise DcganError(f"--{name.replace('_', '-')} must be at least 1")
+    if cfg.max_minutes is not None and not (_number(cfg.max_minutes) and 0 < cfg.max_minutes <= 1e6):
+        raise DcganError(f"--max-minutes {cfg.max_minutes}: give the minutes of training, e.g. 10")
+    if cfg.max_minutes is not None and int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise DcganError("--max-minutes is for one process (torchrun's ranks would stop at different "
+                         "steps); give --max-steps instead")
     if not 0.0 <= cfg.label_flip < 0.5 or not 0.0 <= cfg.g_dropout < 1.0:
         raise DcganError("--label-flip must be in [0, 0.5) and --g-dropout in [0, 1)")
     if cfg.eval_every is not None and not (isinstance(cfg.eval_every, int) and cfg.eval_every >= 0):

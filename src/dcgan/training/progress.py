@@ -79,6 +79,9 @@ def why_stopped(trainer: Trainer) -> str:
         return f"interrupted ({trainer.stop_reason}) at step {trainer.step}, checkpoint saved"
     if trainer.epoch >= cfg.epochs:
         return f"all {cfg.epochs} epoch(s) done ({trainer.step} steps)"
+    if cfg.max_minutes is not None and trainer.elapsed >= 60 * cfg.max_minutes:
+        return (f"stopped at --max-minutes {cfg.max_minutes:g} ({trainer.step} steps, epoch "
+                f"{trainer.epoch + 1}/{cfg.epochs})")
     return f"stopped at --max-steps {cfg.max_steps} (epoch {trainer.epoch + 1}/{cfg.epochs})"
 
 
@@ -99,6 +102,8 @@ def summary(trainer: Trainer, last: dict[str, Any] | None) -> str:
     next_steps = [f"dcgan sample {q} --n 64 --out grid.png", f"dcgan report {q}"]
     if trainer.stop_reason:
         next_steps.append(f"dcgan train --resume {q}")
+    elif trainer.cfg.max_minutes is not None and trainer.elapsed >= 60 * trainer.cfg.max_minutes:
+        next_steps.append(f"dcgan train --resume {q} --max-minutes {trainer.cfg.max_minutes + 10:g}")
     elif trainer.epoch < trainer.cfg.epochs:  # stopped at --max-steps: --epochs lifts that limit
         next_steps.append(f"dcgan train --resume {q} --epochs {trainer.cfg.epochs}")
     else:

@@ -141,6 +141,8 @@ def _resume(run_dir: Path, overrides: dict[str, Any]) -> Path:
         cfg = check_resume(saved, overrides)
         if overrides.get("epochs") is not None and overrides.get("max_steps") is None and cfg.max_steps:
             cfg.max_steps = None  # `--epochs N` asks for N epochs: the first run's step limit is spent
+        if overrides.get("epochs") is not None and overrides.get("max_minutes") is None:
+            cfg.max_minutes = None  # and its time limit
         done = _already_done(cfg, state)
         if done and dist.rank == 0:  # it still finishes the run's files (grid, GIF, report) below,
             # in case the first run was stopped between its last checkpoint and them
@@ -162,4 +164,7 @@ def _already_done(cfg: TrainConfig, state: dict[str, Any]) -> str | None:
     if cfg.max_steps is not None and state["step"] >= cfg.max_steps:
         return (f"it stopped at --max-steps {cfg.max_steps}; give a larger --max-steps, or --epochs N "
                 "to train to N epochs")
+    if cfg.max_minutes is not None and state.get("elapsed", 0.0) >= 60 * cfg.max_minutes:
+        return (f"it has trained its --max-minutes {cfg.max_minutes:g}; give a larger --max-minutes, "
+                "or --epochs N to train to N epochs")
     return None

@@ -73,7 +73,7 @@ class Trainer:
         # Under torchrun: one process per device, each training on its shard of every global batch.
         self.dist = distributed.setup(cfg.device)
         self.device = self.dist.device if self.dist.world > 1 else pick_device(cfg.device)
-        configure(self.device, cfg.precision)
+        cfg.precision = configure(self.device, cfg.precision)  # "auto" made concrete, as config.json saves it
         self.speed = speed.resolve(cfg, self.device)  # Adam implementation, memory format
         self.preset = get_preset(cfg.model)
         self.loss = LOSSES[cfg.loss]
@@ -236,7 +236,8 @@ class Trainer:
                   f"{describe(self.device)}{self.dist.describe()}; run folder {self.run_dir}", file=sys.stderr)
         self._progress = Progress(self, total_steps)
         try:
-            while self.epoch < cfg.epochs and self.step < total_steps and not self.stop_reason:
+            while (self.epoch < cfg.epochs and self.step < total_steps and not self.stop_reason
+                   and not self.out_of_time()):
                 perm = epoch_permutation(self.n, cfg.seed, self.epoch).to(self.device)
                 t_epoch = self._epoch_start = time.perf_counter()
                 while self.batch < self.batches_per_epoch:
@@ -252,7 +253,7 @@ class Trainer:
                     if cfg.ckpt_every_steps and self.step % cfg.ckpt_every_steps == 0:
                         self._save_progress(t_epoch)
                         last_saved = self.step
-                    if self.stop_reason or self.step >= total_steps:
+                    if self.stop_reason or self.step >= total_steps or self.out_of_time():
                         break
                 sync(self.device)  # queued GPU work belongs to this epoch's time
                 self.elapsed += time.perf_counter() - t_epoch
@@ -285,6 +286,11 @@ class Trainer:
         if self.stop_reason:
             raise KeyboardInterrupt(self.stop_reason)
         return self.run_dir
+
+    def out_of_time(self) -> bool:
+        """--max-minutes is spent: the run has trained that long in all (epoch-end work excluded)."""
+        limit = self.cfg.max_minutes
+        return limit is not None and self.elapsed + time.perf_counter() - self._epoch_start >= 60 * limit
 
     def _save_progress(self, t_epoch: float) -> None:
         # Fold the running epoch's time into `elapsed` without double counting it at epoch end.
