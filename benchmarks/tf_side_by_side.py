@@ -56,6 +56,8 @@ def torch_ops(settings: dict) -> tuple[dict, dict]:
             with tr.ctx.autocast():
                 out = layer(x)
             grad_out = torch.randn(out.shape, generator=gen).to(out.dtype)
+            if grad_out.dim() == 4:  # as the layer above's backward hands it over
+                grad_out = grad_out.contiguous(memory_format=fmt)
             sources = ([x] if wrt_input else []) + [p for p in layer.parameters() if p.requires_grad]
 
             def fwd(layer=layer, x=x, ctx=tr.ctx):
