@@ -40,6 +40,19 @@ class Reference:
     def step(self) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
+    def both_tapes(self, g_loss: torch.Tensor, d_loss: torch.Tensor) -> None:
+        """The TF tutorial's two GradientTapes: G's gradient from G's loss and D's from D's, over
+        one forward pass, then both Adams (the simultaneous update)."""
+        g_params, d_params = list(self.G.parameters()), list(self.D.parameters())
+        g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
+        d_grads = torch.autograd.grad(d_loss, d_params)
+        for p, g in zip(g_params, g_grads):
+            p.grad = g
+        for p, g in zip(d_params, d_grads):
+            p.grad = g
+        self.opt_g.step()
+        self.opt_d.step()
+
 
 def adam(model: nn.Module, lr: float, beta1: float, beta2: float = 0.999, eps: float = 1e-8
          ) -> torch.optim.Adam:

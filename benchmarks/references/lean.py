@@ -128,15 +128,7 @@ class LeanReference(Reference):
         if self.steps % self.reg_every == 0:              # lazy R1/R2, scaled by the interval
             d_loss = d_loss + self.reg_every * (self.r1 * r_penalty(self.D, real)
                                                 + self.r2 * r_penalty(self.D, fake))
-        g_params, d_params = list(self.G.parameters()), list(self.D.parameters())
-        g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
-        d_grads = torch.autograd.grad(d_loss, d_params)
-        for p, g in zip(g_params, g_grads):
-            p.grad = g
-        for p, g in zip(d_params, d_grads):
-            p.grad = g
-        self.opt_g.step()
-        self.opt_d.step()
+        self.both_tapes(g_loss, d_loss)
         with torch.no_grad():
             for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
                 p_ema.lerp_(p, 1 - self.ema_decay)

@@ -77,14 +77,6 @@ class TFTutorialReference(Reference):
         g_loss = F.binary_cross_entropy_with_logits(fake_out, torch.ones_like(fake_out))
         d_loss = (F.binary_cross_entropy_with_logits(real_out, torch.ones_like(real_out))
                   + F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out)))
-        g_params, d_params = list(self.G.parameters()), list(self.D.parameters())
-        g_grads = torch.autograd.grad(g_loss, g_params, retain_graph=True)
-        d_grads = torch.autograd.grad(d_loss, d_params)
-        for p, g in zip(g_params, g_grads):
-            p.grad = g
-        for p, g in zip(d_params, d_grads):
-            p.grad = g
-        self.opt_g.step()
-        self.opt_d.step()
+        self.both_tapes(g_loss, d_loss)
         self.steps += 1
         return g_loss.detach(), d_loss.detach()

@@ -73,13 +73,19 @@ def nan_advice(run_dir: Path, problem: str) -> str:
             "to do that automatically)")
 
 
+def _time_spent(trainer: Trainer) -> bool:
+    """It stopped at --max-minutes: the training time it has counted reached the limit."""
+    limit = trainer.cfg.max_minutes
+    return limit is not None and trainer.elapsed >= 60 * limit
+
+
 def why_stopped(trainer: Trainer) -> str:
     cfg = trainer.cfg
     if trainer.stop_reason:
         return f"interrupted ({trainer.stop_reason}) at step {trainer.step}, checkpoint saved"
     if trainer.epoch >= cfg.epochs:
         return f"all {cfg.epochs} epoch(s) done ({trainer.step} steps)"
-    if cfg.max_minutes is not None and trainer.elapsed >= 60 * cfg.max_minutes:
+    if _time_spent(trainer):
         return (f"stopped at --max-minutes {cfg.max_minutes:g} ({trainer.step} steps, epoch "
                 f"{trainer.epoch + 1}/{cfg.epochs})")
     return f"stopped at --max-steps {cfg.max_steps} (epoch {trainer.epoch + 1}/{cfg.epochs})"
@@ -102,7 +108,7 @@ def summary(trainer: Trainer, last: dict[str, Any] | None) -> str:
     next_steps = [f"dcgan sample {q} --n 64 --out grid.png", f"dcgan report {q}"]
     if trainer.stop_reason:
         next_steps.append(f"dcgan train --resume {q}")
-    elif trainer.cfg.max_minutes is not None and trainer.elapsed >= 60 * trainer.cfg.max_minutes:
+    elif _time_spent(trainer):
         next_steps.append(f"dcgan train --resume {q} --max-minutes {trainer.cfg.max_minutes + 10:g}")
     elif trainer.epoch < trainer.cfg.epochs:  # stopped at --max-steps: --epochs lifts that limit
         next_steps.append(f"dcgan train --resume {q} --epochs {trainer.cfg.epochs}")
