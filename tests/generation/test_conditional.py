@@ -362,3 +362,27 @@ def test_a_class_walk_is_refused_in_one_line_when_it_cannot_be_drawn(cond_runs, 
         err = capsys.readouterr().err.strip()
         assert words in err and "\n" not in err, (argv, err)
     assert not (tmp_path / "w.png").exists()
+
+
+def test_arithmetic_to_class_draws_the_sum_at_the_other_class(cond_runs, tmp_path, capsys):
+    import numpy as np
+
+    from dcgan.generation import latent
+
+    run = cond_runs["projection"]
+    groups = [[1, 2], [3], [4, 5]]
+    moved = np.array(Image.open(dcgan.arithmetic(run, *groups, out=tmp_path / "a.png", classes=3, to_class="8")))
+    at_3 = np.array(Image.open(dcgan.arithmetic(run, *groups, out=tmp_path / "b.png", classes=3)))
+    at_8 = np.array(Image.open(dcgan.arithmetic(run, *groups, out=tmp_path / "c.png", classes=8)))
+    x = latent.arithmetic_result_x(dcgan.load_generator(run)[0].resolution, groups)
+    assert np.array_equal(moved[:, x:], at_8[:, x:])       # the result (and its label) is class 8's
+    assert np.array_equal(moved[:, :x], at_3[:, :x])       # the seeds and their means stay at class 3
+    assert not np.array_equal(moved[:, x:], at_3[:, x:])
+    for argv, words in ((["--to-class", "8"], "give --class too"),
+                        (["--class", "3", "--to-class", "cat"], "--to-class 'cat' is not one of")):
+        capsys.readouterr()
+        assert main(["arithmetic", str(run), "--a", "1", "--b", "2", "--c", "3", *argv,
+                     "--out", str(tmp_path / "r.png")]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert words in err and "\n" not in err, (argv, err)
+    assert not (tmp_path / "r.png").exists()

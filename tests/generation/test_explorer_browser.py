@@ -99,6 +99,10 @@ def test_choosing_a_class_and_morphing_to_another_update_the_image(tiny_cond_run
         _slide(page, "#m", 1)
         end = shown(f"{noise}&class=5&to=8&m=1")
         assert end != half
+        page.click("#reset")                                   # reset takes the morph back too
+        assert shown(f"{noise}&class=5&to=8&m=0") == five and page.locator("#om").inner_text() == "0.00"
+        _slide(page, "#m", 1)
+        assert shown(f"{noise}&class=5&to=8&m=1") == end
         _slide(page, "#m", 0)
         page.select_option("#cls", "8")
         assert shown(f"{noise}&class=8&to=8&m=0") == end       # m = 1 is class 8 chosen directly

@@ -36,7 +36,9 @@ def add(sub) -> None:
     p = sub.add_parser("arithmetic", help="mean(a) - mean(b) + mean(c) in noise space, as a picture",
                        epilog=examples("dcgan arithmetic runs/0001-lean-mnist --a 1,2,3 --b 4,5,6 --c 7,8,9",
                                        "dcgan arithmetic runs/0002-dcgan64-emoji --a 0-3 --b 10-13 --c 20-23 "
-                                       "--out sum.png"))
+                                       "--out sum.png",
+                                       "dcgan arithmetic runs/0003-lean-mnist --class 3 --to-class 8 --a 1,2 --b 3,4 "
+                                       "--c 5,6"))
     add_target(p)
     p.add_argument("--a", required=True, metavar="SEEDS", help="seeds whose mean noise is added, e.g. 1,2,3 or 0-3")
     p.add_argument("--b", required=True, metavar="SEEDS", help="seeds whose mean noise is subtracted")
@@ -45,6 +47,8 @@ def add(sub) -> None:
                    help="the picture's .png (default arithmetic.png)")
     add_device(p, "auto")
     add_class(p)
+    p.add_argument("--to-class", metavar="CLASS", help="draw the result at this class (a label or a class "
+                   "name) instead of --class: the style the sum holds, as another class")
     p.set_defaults(func=run_arithmetic)
 
 
@@ -64,6 +68,7 @@ def run_arithmetic(args: argparse.Namespace) -> int:
 
     check_out("--out", args.out, (".png",))
     out = arithmetic(args.target, parse_seeds(args.a, "--a"), parse_seeds(args.b, "--b"),
-                     parse_seeds(args.c, "--c"), args.out, args.device, classes=args.classes)
+                     parse_seeds(args.c, "--c"), args.out, args.device, classes=args.classes,
+                     to_class=args.to_class)
     print(f"wrote {out}")
     return 0

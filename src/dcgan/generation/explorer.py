@@ -313,8 +313,8 @@ __CLASS__
 <label>seed B <input type=number id=seed2 min=0 value=1></label>
 <label>t <input type=range id=t min=0 max=1 step=0.01 value=0><output id=ot>0.00</output></label>
 </fieldset>
-<fieldset><legend>latent directions (σ)</legend>__SLIDERS__
-<button id=reset type=button>reset</button></fieldset>
+<fieldset><legend>latent directions (σ)</legend>__SLIDERS__</fieldset>
+<button id=reset type=button title="directions, t and morph back to 0">reset sliders</button>
 </div>
 <script>
 const INFO = __INFO__;
@@ -345,7 +345,8 @@ function next() {
 }
 document.querySelectorAll("input, select").forEach(el => el.addEventListener("input", update));
 $("random").onclick = () => { $("seed").value = Math.floor(Math.random() * 100000); update(); };
-$("reset").onclick = () => { document.querySelectorAll(".dir").forEach(s => s.value = 0); $("t").value = 0; update(); };
+$("reset").onclick = () => { document.querySelectorAll(".dir").forEach(s => s.value = 0); $("t").value = 0;
+                             if ($("m")) $("m").value = 0; update(); };
 update();
 </script></body></html>"""
 

@@ -189,11 +189,23 @@ def arithmetic_z(a: list[int], b: list[int], c: list[int], dim: int) -> torch.Te
     return seeds_z(a, dim).mean(0) - seeds_z(b, dim).mean(0) + seeds_z(c, dim).mean(0)
 
 
+ARITH_SCALE, ARITH_PAD, ARITH_LABEL_W = 3, 6, 28   # the arithmetic picture's layout (pixels)
+
+
+def arithmetic_result_x(resolution: int, groups: list[list[int]]) -> int:
+    """Where the result column of the arithmetic picture starts (its "=" sign; the result, its box
+    and, for a conditional G, its class name lie right of it)."""
+    size = resolution * ARITH_SCALE
+    return ARITH_LABEL_W + (max(len(g) for g in groups) + 1) * (size + ARITH_PAD) + 3 * ARITH_PAD
+
+
 def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
-               out: str | Path = "arithmetic.png", device: str = "cpu", classes: Any = None) -> Path:
+               out: str | Path = "arithmetic.png", device: str = "cpu", classes: Any = None,
+               to_class: Any = None) -> Path:
     """A picture of the sum: one row per group (its seeds, then the image of its mean noise, as the
     paper shows them), and the result on the right; a conditional generator's at the one class
-    ``classes`` names."""
+    ``classes`` names. With ``to_class``, the result is drawn at that class instead: the style the
+    sum holds (noise is what a conditional G keeps across classes), as another class."""
     from PIL import Image, ImageDraw
 
     out = Path(out)
@@ -201,11 +213,16 @@ def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
         raise DcganError(f"--out {out}: arithmetic writes a .png")
     G, meta = load_generator(target, device)
     cls = _classes.label(_classes.resolve(classes, meta))
+    to = cls
+    if to_class is not None:
+        to = _classes.label(_classes.resolve(to_class, meta, "--to-class"), "--to-class")
+        if cls is None:
+            raise DcganError(f"--to-class {to_class}: give --class too, the class the seeds are drawn at")
     dim = G.noise_dim
     groups = [a, b, c]
     means = torch.stack([seeds_z(g, dim).mean(0) for g in groups])
-    result = render(G, (means[0] - means[1] + means[2])[None], y=cls)[0]
-    scale, pad, label_w = 3, 6, 28
+    result = render(G, (means[0] - means[1] + means[2])[None], y=to)[0]
+    scale, pad, label_w = ARITH_SCALE, ARITH_PAD, ARITH_LABEL_W
     size = G.resolution * scale
     width_n = max(len(g) for g in groups)
     W = label_w + (width_n + 1) * (size + pad) + 3 * pad + label_w + size + pad
@@ -221,11 +238,13 @@ def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
         x_mean = label_w + width_n * (size + pad) + pad
         canvas.paste(_frame(render(G, means[r][None], y=cls)[0], scale).convert("RGB"), (x_mean, y))
         draw.rectangle([x_mean - 2, y - 2, x_mean + size + 1, y + size + 1], outline="#888")
-    x_res = label_w + (width_n + 1) * (size + pad) + 3 * pad + label_w
+    x_res = arithmetic_result_x(G.resolution, groups) + label_w
     y_res = pad + (size + pad)
     draw.text((x_res - label_w + 6, y_res + size // 2 - 6), "=", fill="black")
     canvas.paste(_frame(result, scale).convert("RGB"), (x_res, y_res))
     draw.rectangle([x_res - 2, y_res - 2, x_res + size + 1, y_res + size + 1], outline="#c00")
+    if to is not None:  # the class the result is drawn at, under it
+        draw.text((x_res, y_res + size + 4), f"class {_classes.names(meta)[to]}"[:size // 6], fill="#c00")
     draw.text((label_w, H - 16), "seeds, then the image of their mean noise (boxed); result in red",
               fill="#444")
     buf = io.BytesIO()
@@ -262,4 +281,4 @@ def as_png(img: torch.Tensor, scale: int = 1) -> bytes:
 
 
 __all__ = ["parse_seeds", "seed_z", "seeds_z", "lerp", "slerp", "path", "render", "class_mix", "class_path", "interpolate",
-           "arithmetic", "arithmetic_z", "directions", "as_png", "METHODS"]
+           "arithmetic", "arithmetic_z", "arithmetic_result_x", "directions", "as_png", "METHODS"]
