@@ -17,6 +17,7 @@ from .. import checkpoint as ckpt
 from ..devices import pick_device
 from ..errors import DcganError
 from ..models import build_discriminator, build_generator
+from ..models.lean import default_labels
 from ..models.bounds import check_arch, check_batch, footprint
 from . import batchnorm
 
@@ -134,15 +135,16 @@ def load_discriminator(target: str | Path, device: str = "cpu") -> tuple[nn.Modu
 
 class ExportedGenerator(nn.Module):
     """A TorchScript or ONNX export used as a generator: noise (N, dim) -> images (N, C, H, W);
-    a conditional one's (``classes`` > 0) also takes labels (N,), the classes in turn when none.
+    a conditional one's (``classes`` > 0) also takes labels (N,), the classes in turn when none
+    (in proportion to ``class_prior`` under --clusters, as the run's own G).
 
     Its BatchNorm statistics are the ones baked in when it was exported. ONNX runs in onnxruntime
     on the CPU; a TorchScript file is a program, so load only exports you trust (your own)."""
 
     def __init__(self, noise_dim: int, scripted: nn.Module | None = None, session: Any = None,
-                 device: torch.device | None = None, classes: int = 0):
+                 device: torch.device | None = None, classes: int = 0, class_prior: list[float] | None = None):
         super().__init__()
-        self.noise_dim, self.classes = noise_dim, classes
+        self.noise_dim, self.classes, self.class_prior = noise_dim, classes, class_prior or None
         self.scripted, self.session = scripted, session
         # where it runs, for code that asks a generator's parameters (ONNX has none in torch)
         self.anchor = nn.Parameter(torch.zeros(0, device=device), requires_grad=False)
@@ -150,7 +152,7 @@ class ExportedGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         inputs = (z,)
         if self.classes:
-            inputs = (z, torch.arange(len(z), device=z.device) % self.classes if y is None else y)
+            inputs = (z, default_labels(0, len(z), self.classes, self.class_prior).to(z.device) if y is None else y)
         if self.scripted is not None:
             return self.scripted(*inputs)
         feed = {"z": z.detach().float().cpu().numpy()}
@@ -173,7 +175,7 @@ def _load_export(path: Path, device: str, bn: str | None) -> tuple[nn.Module, di
             scripted = torch.jit.load(str(path), map_location=dev, _extra_files=extra)
             meta = check_meta(json.loads(extra[EXTRA_FILE] or "{}"), path, (EXPORT,))
             G = ExportedGenerator(meta["arch"]["noise_dim"], scripted=scripted, device=dev,
-                                  classes=meta["arch"].get("classes", 0))
+                                  classes=meta["arch"].get("classes", 0), class_prior=meta["arch"].get("class_prior"))
         else:
             import onnx
             import onnxruntime
@@ -183,7 +185,7 @@ def _load_export(path: Path, device: str, bn: str | None) -> tuple[nn.Module, di
             meta = check_meta(json.loads(props.get("dcgan", "{}")), path, (EXPORT,))
             session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
             G = ExportedGenerator(meta["arch"]["noise_dim"], session=session, device=torch.device("cpu"),
-                                  classes=meta["arch"].get("classes", 0))
+                                  classes=meta["arch"].get("classes", 0), class_prior=meta["arch"].get("class_prior"))
     except DcganError:
         raise
     except ImportError:

@@ -14,6 +14,7 @@ from ..checkpoint import d_output
 from ..errors import DcganError
 from ..fsutil import atomic_open
 from ..images import load_image, make_grid, png_bytes, save_png, to_uint8, to_unit
+from ..models.lean import default_labels
 from . import classes as _classes
 from .loading import load_discriminator, load_generator
 
@@ -44,7 +45,8 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
     """Yield uint8 (b, C, H, W) batches of ``n`` images from one seeded noise stream; with
     ``classes`` (labels of a conditional G), ``n`` images of each, class after class, every class
     from the same noise (so image k of a class is the same whichever other classes are asked);
-    without, a conditional G's image i is of class i mod K.
+    without, a conditional G's image i is of class i mod K (under --clusters, of the cluster
+    ``models.lean.prior_labels`` gives it, so the images follow the clusters' sizes).
 
     The noise is drawn in fixed chunks, so image k of ``seed`` is the same image whatever the
     batch size, and memory stays bounded however large ``n`` is.
@@ -60,8 +62,9 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
         g = torch.Generator().manual_seed(seed)
         for start in range(0, n, NOISE_CHUNK):
             z = torch.randn(min(NOISE_CHUNK, n - start), G.noise_dim, generator=g)
-            # no class asked of a conditional G: image i asks for class i mod K (metrics.perclass)
-            y = c if c is not None or not k else torch.arange(start, start + len(z)) % k
+            # no class asked of a conditional G: image i asks for class i mod K (metrics.perclass),
+            # or, under --clusters, follows the clusters' shares of the data (models.lean.prior_labels)
+            y = c if c is not None or not k else default_labels(start, len(z), k, getattr(G, "class_prior", None))
             yield from render(G, z, batch_size, y)
 
 

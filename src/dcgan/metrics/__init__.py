@@ -149,7 +149,11 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
     images = torch.cat(list(_counted(generate(G, n, seed), _bar(n, "generating", progress))))
     source = {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE, ema)),
               "step": meta.get("step"), "seed": seed, "bn": meta.get("bn")}
-    if names(meta):  # a conditional generator: image i asked for class i mod K (perclass.py)
+    if (meta.get("arch") or {}).get("class_source") == "clusters":
+        # --clusters: the classes are k-means clusters, drawn in proportion to their size, so the
+        # images are measured as an unconditional generator's (no class for the classifier to read)
+        source["clusters"] = len(names(meta))
+    elif names(meta):  # a conditional generator: image i asked for class i mod K (perclass.py)
         source["classes"] = names(meta)
     return images, source
 

@@ -27,10 +27,12 @@ class LeanGenerator(nn.Module):
     s = R / 2**depth (R a multiple of 2**depth), channels halving from 2**depth x ``width``."""
 
     def __init__(self, noise_dim: int = 64, channels: int = 1, resolution: int = 28, width: int = 32,
-                 depth: int = 2, classes: int = 0):
+                 depth: int = 2, classes: int = 0, class_prior: list[float] | None = None):
         super().__init__()
         self.noise_dim, self.channels, self.resolution = noise_dim, channels, resolution
         self.classes = classes
+        # --clusters: the clusters' shares of the data, which labels nobody asked for follow
+        self.class_prior = list(class_prior) if class_prior else None
         s, top = resolution >> depth, width << depth
         norm = (lambda c: ClassBatchNorm2d(c, classes)) if classes else nn.BatchNorm2d
         layers: list[nn.Module] = [
@@ -47,16 +49,39 @@ class LeanGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """``y`` (N,) int64 labels of a conditional G, or (N, K) float class weights (a mixture of
         the classes, e.g. (1 - t) one_hot(A) + t one_hot(B) for a walk from class A to B); None: the
-        classes in turn (0, 1, ..., K-1, 0, ...), so code that only passes noise (BatchNorm
-        statistics, health checks) sees every class."""
+        classes in turn (0, 1, ..., K-1, 0, ...), or in proportion to ``class_prior`` where it is
+        set (``prior_labels``), so code that only passes noise (BatchNorm statistics, health
+        checks) sees every class."""
         if not self.classes:
             return self.net(z)
         if y is None:
-            y = torch.arange(len(z), device=z.device) % self.classes
+            y = default_labels(0, len(z), self.classes, self.class_prior).to(z.device)
         x = z
         for layer in self.net:
             x = layer(x, y) if isinstance(layer, ClassBatchNorm2d) else layer(x)
         return x
+
+
+GOLDEN = 0.6180339887498949  # (sqrt(5) - 1) / 2: the most evenly spread sequence i * GOLDEN mod 1
+
+
+def prior_labels(start: int, n: int, prior: list[float]) -> torch.Tensor:
+    """Labels (n,) of images start, ..., start + n - 1 that follow the class shares ``prior``:
+    image i takes the class whose slice of [0, 1) holds i * GOLDEN mod 1. A pure function of i (so
+    image i is the same whatever the batch), and every n consecutive images hold each class's
+    share of them to within a few images (a low-discrepancy sequence, not random draws)."""
+    u = (torch.arange(start, start + n, dtype=torch.float64) * GOLDEN) % 1.0
+    edges = torch.tensor(prior, dtype=torch.float64).cumsum(0)
+    edges = edges / edges[-1]
+    return torch.searchsorted(edges, u, right=True).clamp_(max=len(prior) - 1)
+
+
+def default_labels(start: int, n: int, classes: int, prior: list[float] | None = None) -> torch.Tensor:
+    """The labels a conditional G draws for images start.. start + n - 1 when none are asked:
+    the classes in turn (i mod K), or in proportion to ``prior`` where it is set."""
+    if prior:
+        return prior_labels(start, n, prior)
+    return torch.arange(start, start + n) % classes
 
 
 CLASS_INIT_STD = 0.5  # spread of the per-class scales and shifts at initialisation

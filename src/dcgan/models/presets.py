@@ -41,11 +41,13 @@ class Preset:
 
     def arch(self, channels: int | None = None, resolution: int | None = None,
              noise_dim: int | None = None, pack: int = 1, spectral_norm: bool = False,
-             cond: str = "none", class_names: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+             cond: str = "none", class_names: list[str] | None = None,
+             class_prior: list[float] | None = None, **extra: Any) -> dict[str, Any]:
         """The full architecture description stored in checkpoints (``pack``: see Packed;
         ``spectral_norm``: D's conv and linear weights spectrally normalised; ``cond``: how D
         reads the class, with ``class_names`` the classes in label order, recorded so sampling
-        needs nothing else)."""
+        needs nothing else; ``class_prior``: under --clusters, the clusters' shares of the data,
+        which G's unasked labels follow)."""
         if cond != "none" and not self.conditional:
             fits = ", ".join(p.name for p in PRESETS.values() if p.conditional)
             raise DcganError(f"preset {self.name!r} takes no class label; --cond needs one of: {fits}")
@@ -66,6 +68,8 @@ class Preset:
             arch["spectral_norm"] = True
         if cond != "none":  # likewise
             arch.update(cond=cond, classes=len(class_names or []), class_names=list(class_names or []))
+            if class_prior:  # --clusters only
+                arch.update(class_source="clusters", class_prior=[round(float(p), 8) for p in class_prior])
         return arch
 
 
@@ -199,7 +203,8 @@ def _cond_args(arch: dict[str, Any], d: bool) -> dict[str, Any]:
     """A conditional architecture's class count (and, for D, how it reads the class); {} otherwise."""
     if arch.get("cond", "none") == "none":
         return {}
-    return {"classes": int(arch["classes"]), **({"cond": arch["cond"]} if d else {})}
+    prior = {"class_prior": [float(p) for p in arch["class_prior"]]} if arch.get("class_prior") and not d else {}
+    return {"classes": int(arch["classes"]), **({"cond": arch["cond"]} if d else {}), **prior}
 
 
 def build_generator(arch: dict[str, Any]) -> nn.Module:

@@ -4,10 +4,17 @@ The labels come from the data set (MNIST and Fashion-MNIST 10 digits or garments
 sub-folders, Stacked MNIST its 1,000 digit triples); data without them is refused in one line. They
 stay on the device beside the images and are gathered by the same permutation (``Trainer.real_batch``),
 so a resumed run sees the same labels; the fakes' labels are drawn from the run's random stream
-(``updates.StepContext.generate``), whose state every checkpoint holds.
+(``updates.StepContext.generate``), whose state every checkpoint holds. Under ``--clusters`` the
+labels are k-means clusters of the images instead (clusters.py), and the fakes' labels follow the
+clusters' sizes.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -16,6 +23,27 @@ from ..errors import DcganError
 
 GRID_COLUMNS = 8      # fixed noise vectors per row of the class grid: a column is one noise vector
 GRID_MAX_ROWS = 10    # classes shown in the training grid (the first ten; Stacked MNIST has 1,000)
+
+
+def labelled(cfg: Any, train: ImageSet, run_dir: Path | None = None, log: Callable[[str], None] | None = None
+             ) -> tuple[ImageSet, list[str], list[float] | None]:
+    """The training set with the labels a run conditions on, their class names in label order ([]
+    for --cond none) and, under --clusters, the clusters' shares of the images (None otherwise):
+    --clusters K replaces the labels by k-means clusters of the images (clusters.py)."""
+    if not cfg.clusters:
+        return train, class_names(cfg.cond, cfg.data, train), None
+    from . import clusters
+
+    labels, prior = clusters.cluster(train.images, cfg.clusters, cfg.seed, run_dir, log)
+    train = dataclasses.replace(train, labels=labels, classes=clusters.names(cfg.clusters))
+    return train, class_names(cfg.cond, cfg.data, train), prior
+
+
+def class_edges(arch: dict, device: torch.device) -> torch.Tensor | None:
+    """Under --clusters, the clusters' cumulative shares (K,) on ``device``, from which the fakes'
+    labels are drawn (updates.StepContext.generate); None otherwise (uniform labels)."""
+    prior = arch.get("class_prior")
+    return torch.tensor(prior, dtype=torch.float32).cumsum(0).to(device) if prior else None
 
 
 def class_names(cond: str, data: str, train: ImageSet) -> list[str]:

@@ -63,6 +63,7 @@ class TrainConfig:
     reg_every: int = 1                  # lazy regularisation: R1/R2 every K steps, scaled by K
     spectral_norm: bool = False         # spectral normalisation of D's conv and linear layers
     cond: str = "none"                  # class-conditional G and D: none | projection | acgan
+    clusters: int = 0                   # condition on this many k-means clusters of the images (clusters.py); 0: off
     augment: str = ""                   # DiffAugment policy for every image D sees, e.g. "translation,cutout"
     lr_schedule: str = "constant"       # constant | cosine | linear decay over the run's steps
     lr_end: float = 0.1                 # the decaying schedules end at this fraction of --lr
@@ -141,6 +142,14 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"--loss {cfg.loss} pairs each real output with a fake one, but the keras-gan "
                          "update steps D on real and fake half batches separately; use --update "
                          "simultaneous or alternating")
+    if cfg.clusters:  # a self-conditioned run: the clusters are its classes (clusters.py)
+        from .clusters import MAX_CLUSTERS
+
+        if not _number(cfg.clusters) or not 2 <= cfg.clusters <= MAX_CLUSTERS:
+            raise DcganError(f"--clusters {cfg.clusters}: give a number of clusters from 2 to "
+                             f"{MAX_CLUSTERS}, e.g. --clusters 50 (0 turns clustering off)")
+        if cfg.cond == "none":
+            cfg.cond = "projection"  # --clusters alone: D reads the cluster by projection
     _check_cond(cfg)
     if cfg.pack < 1:
         raise DcganError(f"--pack {cfg.pack}: give 1 (no packing) or more samples per pack")
@@ -274,6 +283,14 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
     else:
         datasets.get_spec(cfg.data)  # raises: no such data set or folder, said plainly
     names = None
+    if cfg.clusters:  # the clusters are found in the images at the start of training
+        from .clusters import names as cluster_names
+
+        arch = preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
+                           pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond,
+                           class_names=cluster_names(cfg.clusters), **cfg.arch_options)
+        return {**arch, "class_source": "clusters",
+                "class_prior": "each cluster's share of the images, found when training starts"}
     if cfg.cond != "none":  # the data set's classes, as far as known before it is read
         from .conditioning import check_classes
 

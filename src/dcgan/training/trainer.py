@@ -20,6 +20,7 @@ continue exactly where it stopped.
 
 from __future__ import annotations
 
+
 import math
 import sys
 import time
@@ -80,11 +81,13 @@ class Trainer:
 
         train = self._load_data() if data is None else data
         self.n = len(train)
-        names = conditioning.class_names(cfg.cond, cfg.data, train)  # --cond: the labels' classes
+        # --cond: the labels' classes; --clusters: k-means clusters of the images, and their shares
+        say = (lambda m: print(f"dcgan: {m}", file=sys.stderr)) if self.dist.rank == 0 else None
+        train, names, prior = conditioning.labelled(cfg, train, run_dir, say)
         self.arch = self.preset.arch(channels=cfg.channels or train.images.shape[1],
                                      resolution=cfg.resolution or self._native_res(train), pack=cfg.pack,
                                      spectral_norm=cfg.spectral_norm, cond=cfg.cond, class_names=names,
-                                     **cfg.arch_options)
+                                     class_prior=prior, **cfg.arch_options)
         self.labels = train.labels.to(self.device) if names else None  # (N,) int64, beside the images
         self.images = datasets.fit_images(train.images, self.arch["channels"],
                                           self.arch["resolution"]).to(self.device)
@@ -147,7 +150,8 @@ class Trainer:
                                soft_labels=cfg.soft_labels, label_flip=cfg.label_flip,
                                r1=cfg.r1, r2=cfg.r2, reg_every=cfg.reg_every,
                                policy=tuple(a for a in cfg.augment.split(",") if a),
-                               cond=cfg.cond, classes=self.arch.get("classes", 0))
+                               cond=cfg.cond, classes=self.arch.get("classes", 0),
+                               class_edges=conditioning.class_edges(self.arch, self.device))
         if self.use_graphs:
             self._graphed = graphs.GraphedStep(self.ctx, self.update, self.ema, cfg.ema, self.local_batch)
         if self.dist.rank:  # other ranks draw their own noise and dropout masks

@@ -49,14 +49,20 @@ class StepContext:
     policy: tuple[str, ...] = ()     # --augment: what every image D sees goes through
     cond: str = "none"               # --cond: none, projection (D takes y) or acgan (D classifies)
     classes: int = 0                 # the label count under --cond
+    class_edges: torch.Tensor | None = None  # --clusters: the clusters' cumulative shares (K,), on the device
 
     def generate(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """G's images of ``n`` fresh noise vectors, and the labels asked of it (drawn from ``rng``
-        after the noise; None without --cond)."""
+        after the noise: uniformly, or under --clusters in proportion to the clusters' sizes, as the
+        real images come; None without --cond)."""
         z = self.noise(n)
         if self.cond == "none":
             return self.G(z), None
-        y = torch.randint(0, self.classes, (n,), device=self.device, generator=self.rng)
+        if self.class_edges is None:
+            y = torch.randint(0, self.classes, (n,), device=self.device, generator=self.rng)
+        else:  # inverse CDF of the shares: no host sync, so a CUDA graph can hold it
+            u = torch.rand(n, device=self.device, generator=self.rng)
+            y = torch.searchsorted(self.class_edges, u, right=True).clamp_(max=self.classes - 1)
         return self.G(z, y), y
 
     def judge(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
