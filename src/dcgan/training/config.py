@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import DcganError
 from ..generation.batchnorm import BN_MODES
-from ..models import get_preset
+from ..models import PRESETS, get_preset
 from .losses import LOSSES
 from .updates import UPDATES
 
@@ -148,6 +148,9 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         if not _number(cfg.clusters) or not 2 <= cfg.clusters <= MAX_CLUSTERS:
             raise DcganError(f"--clusters {cfg.clusters}: give a number of clusters from 2 to "
                              f"{MAX_CLUSTERS}, e.g. --clusters 50 (0 turns clustering off)")
+        if not preset.conditional:
+            fits = ", ".join(p.name for p in PRESETS.values() if p.conditional)
+            raise DcganError(f"--clusters: preset {preset.name!r} takes no class label; use one of: {fits}")
         if cfg.cond == "none":
             cfg.cond = "projection"  # --clusters alone: D reads the cluster by projection
     _check_cond(cfg)
