@@ -225,7 +225,8 @@ def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
     scale, pad, label_w = ARITH_SCALE, ARITH_PAD, ARITH_LABEL_W
     size = G.resolution * scale
     width_n = max(len(g) for g in groups)
-    W = label_w + (width_n + 1) * (size + pad) + 3 * pad + label_w + size + pad
+    x_res = arithmetic_result_x(G.resolution, groups) + label_w   # the result's left edge
+    W = x_res + size + pad
     H = 3 * (size + pad) + pad + 16
     canvas = Image.new("RGB", (W, H), "white")
     draw = ImageDraw.Draw(canvas)
@@ -238,7 +239,6 @@ def arithmetic(target: str | Path, a: list[int], b: list[int], c: list[int],
         x_mean = label_w + width_n * (size + pad) + pad
         canvas.paste(_frame(render(G, means[r][None], y=cls)[0], scale).convert("RGB"), (x_mean, y))
         draw.rectangle([x_mean - 2, y - 2, x_mean + size + 1, y + size + 1], outline="#888")
-    x_res = arithmetic_result_x(G.resolution, groups) + label_w
     y_res = pad + (size + pad)
     draw.text((x_res - label_w + 6, y_res + size // 2 - 6), "=", fill="black")
     canvas.paste(_frame(result, scale).convert("RGB"), (x_res, y_res))

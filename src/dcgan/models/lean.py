@@ -71,9 +71,19 @@ def prior_labels(start: int, n: int, prior: list[float]) -> torch.Tensor:
     image i is the same whatever the batch), and every n consecutive images hold each class's
     share of them to within a few images (a low-discrepancy sequence, not random draws)."""
     u = (torch.arange(start, start + n, dtype=torch.float64) * GOLDEN) % 1.0
+    return share_labels(u, share_edges(prior))
+
+
+def share_edges(prior: list[float]) -> torch.Tensor:
+    """The classes' slices of [0, 1) for the shares ``prior``: their right edges (K,), float64."""
     edges = torch.tensor(prior, dtype=torch.float64).cumsum(0)
-    edges = edges / edges[-1]
-    return torch.searchsorted(edges, u, right=True).clamp_(max=len(prior) - 1)
+    return edges / edges[-1]
+
+
+def share_labels(u: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """The class whose slice (``share_edges``) holds each u in [0, 1): an inverse CDF with no host
+    sync, so a CUDA graph can hold it (updates.StepContext.generate draws the fakes' labels so)."""
+    return torch.searchsorted(edges, u, right=True).clamp_(max=len(edges) - 1)
 
 
 def default_labels(start: int, n: int, classes: int, prior: list[float] | None = None) -> torch.Tensor:

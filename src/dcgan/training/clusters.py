@@ -37,11 +37,16 @@ def names(k: int) -> list[str]:
     return [f"cluster {j}" for j in range(k)]
 
 
-def check(k: int, n_images: int) -> None:
-    """``--clusters K`` for a training set of ``n_images``, refused in one line when it cannot work."""
+def check_count(k: int) -> None:
+    """``--clusters K`` refused in one line unless K is a whole number from 2 to MAX_CLUSTERS."""
     if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= MAX_CLUSTERS:
         raise DcganError(f"--clusters {k}: give a number of clusters from 2 to {MAX_CLUSTERS}, "
                          "e.g. --clusters 50 (0 turns clustering off)")
+
+
+def check(k: int, n_images: int) -> None:
+    """``--clusters K`` for a training set of ``n_images``, refused in one line when it cannot work."""
+    check_count(k)
     if k * 2 > n_images:
         raise DcganError(f"--clusters {k} with {n_images} training images: give at most "
                          f"{n_images // 2} clusters (two images each at the least)")
@@ -111,7 +116,8 @@ def cluster(images: torch.Tensor, k: int, seed: int, run_dir: Path | None = None
 
     check(k, len(images))
     path = Path(run_dir) / FILE if run_dir is not None else None
-    if path is not None and path.is_file():
+    keep = path is not None and path.parent.is_dir()  # time_to_quality's os.devnull keeps nothing
+    if keep and path.is_file():
         try:
             saved = load_file(str(path))
             labels = saved["labels"].long()
@@ -123,9 +129,9 @@ def cluster(images: torch.Tensor, k: int, seed: int, run_dir: Path | None = None
             return labels, _shares(labels, k)
     if log is not None:
         log(f"clustering {len(images):,} images into {k} clusters (k-means on the pixels, once"
-            + (f"; kept in {path})" if path is not None and path.parent.is_dir() else ")"))
+            + (f"; kept in {path})" if keep else ")"))
     labels, centres = kmeans(features(images), k, seed)
-    if path is not None and path.parent.is_dir():
+    if keep:
         atomic_write(path, save({"labels": labels.to(torch.int32), "centres": centres.contiguous(),
                                  "sizes": torch.bincount(labels, minlength=k)}))
     return labels, _shares(labels, k)

@@ -40,10 +40,13 @@ def labelled(cfg: Any, train: ImageSet, run_dir: Path | None = None, log: Callab
 
 
 def class_edges(arch: dict, device: torch.device) -> torch.Tensor | None:
-    """Under --clusters, the clusters' cumulative shares (K,) on ``device``, from which the fakes'
-    labels are drawn (updates.StepContext.generate); None otherwise (uniform labels)."""
+    """Under --clusters, the clusters' slices of [0, 1) (``models.lean.share_edges``, float32) on
+    ``device``, from which the fakes' labels are drawn (updates.StepContext.generate); None
+    otherwise (uniform labels)."""
+    from ..models.lean import share_edges
+
     prior = arch.get("class_prior")
-    return torch.tensor(prior, dtype=torch.float32).cumsum(0).to(device) if prior else None
+    return share_edges(prior).float().to(device) if prior else None
 
 
 def class_names(cond: str, data: str, train: ImageSet) -> list[str]:

@@ -143,11 +143,9 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
                          "update steps D on real and fake half batches separately; use --update "
                          "simultaneous or alternating")
     if cfg.clusters:  # a self-conditioned run: the clusters are its classes (clusters.py)
-        from .clusters import MAX_CLUSTERS
+        from .clusters import check_count
 
-        if not _number(cfg.clusters) or not 2 <= cfg.clusters <= MAX_CLUSTERS:
-            raise DcganError(f"--clusters {cfg.clusters}: give a number of clusters from 2 to "
-                             f"{MAX_CLUSTERS}, e.g. --clusters 50 (0 turns clustering off)")
+        check_count(cfg.clusters)
         if not preset.conditional:
             fits = ", ".join(p.name for p in PRESETS.values() if p.conditional)
             raise DcganError(f"--clusters: preset {preset.name!r} takes no class label; use one of: {fits}")
@@ -289,12 +287,8 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.clusters:  # the clusters are found in the images at the start of training
         from .clusters import names as cluster_names
 
-        arch = preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
-                           pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond,
-                           class_names=cluster_names(cfg.clusters), **cfg.arch_options)
-        return {**arch, "class_source": "clusters",
-                "class_prior": "each cluster's share of the images, found when training starts"}
-    if cfg.cond != "none":  # the data set's classes, as far as known before it is read
+        names = cluster_names(cfg.clusters)
+    elif cfg.cond != "none":  # the data set's classes, as far as known before it is read
         from .conditioning import check_classes
 
         names = datasets.peek_classes(cfg.data, cfg.data_dir)
@@ -303,7 +297,9 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
     arch = preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
                        pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond, class_names=names,
                        **cfg.arch_options)
-    if cfg.cond != "none" and names is None:  # a named set not fetched yet: say so, not "0 classes"
+    if cfg.clusters:
+        arch.update(class_source="clusters", class_prior="each cluster's share of the images, found when training starts")
+    elif cfg.cond != "none" and names is None:  # a named set not fetched yet: say so, not "0 classes"
         arch.update(classes=None, class_names=f"known once {cfg.data} is fetched (dcgan data fetch {cfg.data})")
     return arch
 

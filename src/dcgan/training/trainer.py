@@ -20,7 +20,6 @@ continue exactly where it stopped.
 
 from __future__ import annotations
 
-
 import math
 import sys
 import time

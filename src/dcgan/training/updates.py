@@ -19,6 +19,7 @@ from torch import nn
 
 from ..devices import autocast
 from ..images import to_unit
+from ..models.lean import share_labels
 from .augment import augment
 from .losses import Loss, gradient_penalty, zero_centred_penalty
 
@@ -49,7 +50,7 @@ class StepContext:
     policy: tuple[str, ...] = ()     # --augment: what every image D sees goes through
     cond: str = "none"               # --cond: none, projection (D takes y) or acgan (D classifies)
     classes: int = 0                 # the label count under --cond
-    class_edges: torch.Tensor | None = None  # --clusters: the clusters' cumulative shares (K,), on the device
+    class_edges: torch.Tensor | None = None  # --clusters: models.lean.share_edges of their shares, on the device
 
     def generate(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """G's images of ``n`` fresh noise vectors, and the labels asked of it (drawn from ``rng``
@@ -60,9 +61,8 @@ class StepContext:
             return self.G(z), None
         if self.class_edges is None:
             y = torch.randint(0, self.classes, (n,), device=self.device, generator=self.rng)
-        else:  # inverse CDF of the shares: no host sync, so a CUDA graph can hold it
-            u = torch.rand(n, device=self.device, generator=self.rng)
-            y = torch.searchsorted(self.class_edges, u, right=True).clamp_(max=self.classes - 1)
+        else:  # by the clusters' shares (models.lean.share_labels)
+            y = share_labels(torch.rand(n, device=self.device, generator=self.rng), self.class_edges)
         return self.G(z, y), y
 
     def judge(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
