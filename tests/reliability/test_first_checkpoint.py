@@ -61,3 +61,21 @@ def test_a_run_still_training_before_its_first_checkpoint_is_not_replaced(tiny_m
         assert main(["train", *TINY_8_FLAGS, "--max-steps", "2", "--out", str(run)]) == 2
     assert "in use by another dcgan process" in capsys.readouterr().err
     assert (run / "stats.jsonl").read_text() == '{"step": 1}\n' and (run / "config.json").read_text() == "{}"
+
+
+def test_a_run_that_cannot_be_built_leaves_no_folder_and_keeps_a_users(tiny_mnist, tmp_path,
+                                                                        monkeypatch, capsys):
+    # --clusters 40 with 64 images is refused only once the data is read, inside the Trainer
+    monkeypatch.chdir(tmp_path)
+    flags = [*TINY_8_FLAGS, "--model", "lean", "--clusters", "40", "--max-steps", "1", "--no-report"]
+    assert main(["train", *flags]) == 2
+    assert "--clusters 40 with 64 training images" in capsys.readouterr().err
+    assert list((tmp_path / "runs").iterdir()) == []  # no empty 0001-lean-mnist to confuse the next
+
+    mine = tmp_path / "mine"  # a folder the user made stays, with what it holds
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    assert main(["train", *flags, "--out", str(mine)]) == 2
+    assert (mine / "notes.txt").read_text() == "keep"
+    assert main(["train", *TINY_8_FLAGS, "--model", "lean", "--max-steps", "1", "--no-report"]) == 0
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["0001-lean-mnist"]  # numbered first

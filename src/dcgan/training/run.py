@@ -70,13 +70,21 @@ def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = N
     restart = _check_new_folder(run_dir)
     dist.barrier()
     cfg.out = str(run_dir)
-    with _rank0_lock(run_dir, dist):
-        if restart and dist.rank == 0 and _check_new_folder(run_dir):  # again, now that it is ours
-            _clear_unsaved_run(run_dir)
-        trainer = Trainer(cfg, run_dir)
-        if dist.rank == 0:
-            _write_config(run_dir, cfg, trainer)
-        return trainer.fit()
+    fresh, trainer = not run_dir.exists(), None
+    try:
+        with _rank0_lock(run_dir, dist):
+            if restart and dist.rank == 0 and _check_new_folder(run_dir):  # again, now that it is ours
+                _clear_unsaved_run(run_dir)
+            trainer = Trainer(cfg, run_dir)
+            if dist.rank == 0:
+                _write_config(run_dir, cfg, trainer)
+            return trainer.fit()
+    except BaseException:
+        # A run that could not even be built (bad data, a refused flag, Ctrl-C while loading) leaves
+        # no empty numbered folder behind; a folder that existed before, or a built run, is kept.
+        if fresh and trainer is None and dist.rank == 0:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 # What a run writes besides config.json and checkpoints/, cleared when a run that never saved a
