@@ -39,6 +39,12 @@ class Preset:
     extra: dict[str, Any] = field(default_factory=dict)  # architecture options (ngf, ndf, ...)
     conditional: bool = False                # G and D take a class label (``--cond``)
 
+    def check_conditional(self, flag: str) -> None:
+        """Refuse ``flag`` (--cond, --clusters) in one line when this preset takes no class label."""
+        if not self.conditional:
+            fits = ", ".join(p.name for p in PRESETS.values() if p.conditional)
+            raise DcganError(f"{flag}: preset {self.name!r} takes no class label; use one of: {fits}")
+
     def arch(self, channels: int | None = None, resolution: int | None = None,
              noise_dim: int | None = None, pack: int = 1, spectral_norm: bool = False,
              cond: str = "none", class_names: list[str] | None = None,
@@ -48,9 +54,8 @@ class Preset:
         reads the class, with ``class_names`` the classes in label order, recorded so sampling
         needs nothing else; ``class_prior``: under --clusters, the clusters' shares of the data,
         which G's unasked labels follow)."""
-        if cond != "none" and not self.conditional:
-            fits = ", ".join(p.name for p in PRESETS.values() if p.conditional)
-            raise DcganError(f"preset {self.name!r} takes no class label; --cond needs one of: {fits}")
+        if cond != "none":
+            self.check_conditional("--cond")
         res = resolution or self.resolution
         if not self.resolutions(res):
             fits = ", ".join(p.name for p in PRESETS.values() if p.resolutions(res)) or "none"

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import DcganError
 from ..generation.batchnorm import BN_MODES
-from ..models import PRESETS, get_preset
+from ..models import get_preset
 from .losses import LOSSES
 from .updates import UPDATES
 
@@ -146,9 +146,7 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         from .clusters import check_count
 
         check_count(cfg.clusters)
-        if not preset.conditional:
-            fits = ", ".join(p.name for p in PRESETS.values() if p.conditional)
-            raise DcganError(f"--clusters: preset {preset.name!r} takes no class label; use one of: {fits}")
+        preset.check_conditional("--clusters")
         if cfg.cond == "none":
             cfg.cond = "projection"  # --clusters alone: D reads the cluster by projection
     _check_cond(cfg)
