@@ -68,9 +68,9 @@ def train(overrides: dict[str, Any] | None = None, resume: str | Path | None = N
     run_dir = distributed.broadcast(run_dir, dist)  # rank 0 numbers the folder for everyone
     ckpt.refuse_checkpoint_output(run_dir, "--out")
     restart = _check_new_folder(run_dir)
+    fresh, trainer = not run_dir.exists(), None  # before any rank may write into it
     dist.barrier()
     cfg.out = str(run_dir)
-    fresh, trainer = not run_dir.exists(), None
     try:
         with _rank0_lock(run_dir, dist):
             if restart and dist.rank == 0 and _check_new_folder(run_dir):  # again, now that it is ours
