@@ -65,12 +65,17 @@ def seeds_z(seeds: list[int], dim: int) -> torch.Tensor:
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    if t == 1:  # the end point exactly (a + (b - a) misses b by rounding)
+        return b.clone()
     return a + (b - a) * t
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     """Along the great circle from a to b, scaling the norm linearly: Gaussian noise lives near a
-    sphere, and a straight line between two samples dips through its low-density inside."""
+    sphere, and a straight line between two samples dips through its low-density inside. The end
+    points are exact: t=0 is a and t=1 is b, bit for bit, so a walk ends on its seed's own image."""
+    if t == 0 or t == 1:
+        return (a if t == 0 else b).clone()
     na, nb = a.norm(), b.norm()
     ua, ub = a / na, b / nb
     omega = torch.arccos((ua * ub).sum().clamp(-1.0, 1.0))
