@@ -196,3 +196,26 @@ def test_a_conditional_dry_run_refuses_a_folder_of_one_class(tmp_path, capsys):
     assert main(["train", "--model", "lean", "--data", str(folder), "--cond", "projection", "--dry-run"]) == 2
     err = capsys.readouterr().err.strip()
     assert "has a single class" in err and "\n" not in err
+
+
+def test_resuming_after_the_folder_s_classes_changed_names_what_changed_in_one_short_line(tmp_path):
+    """A folder that gained a class since its run was trained: the resume is refused with the keys
+    that differ (classes, class_names), shortened, not two whole architectures; the run is kept."""
+    from PIL import Image
+
+    folder = tmp_path / "pets"
+    for cls in ("cats", "dogs"):
+        for i in range(4):
+            (folder / cls).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (8, 8), (i * 60, 0, 0)).save(folder / cls / f"{i}.png")
+    flags = {"model": "lean", "data": str(folder), "resolution": 8, "batch_size": 4, "progress": False,
+             "eval_every": 0, "cond": "projection"}
+    run = dcgan.train(out=str(tmp_path / "run"), max_steps=2, **flags)
+    (folder / "owls").mkdir()
+    Image.new("RGB", (8, 8), (0, 90, 0)).save(folder / "owls" / "0.png")
+    with pytest.raises(DcganError) as err:
+        dcgan.train(resume=run, max_steps=4)
+    text = str(err.value)
+    assert "classes: checkpoint 2, now 3" in text and "class_names: checkpoint ['cats', 'dogs'], now" in text
+    assert "start a new run" in text and "\n" not in text and len(text) < 400 and "noise_dim" not in text
+    assert [c.name for c in ckpt.all_checkpoints(run / "checkpoints")] == ["step_000000002"]

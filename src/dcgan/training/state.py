@@ -134,12 +134,25 @@ def capture(tr: Trainer, rank_rng: list | None = None) -> dict[str, Any]:
             **rng_state(tr)}
 
 
+def arch_change(saved: Any, built: dict[str, Any]) -> str:
+    """What differs between a checkpoint's architecture and the one a run builds, short enough
+    for one line: "key: checkpoint A, now B" for each differing key (long values shortened)."""
+    import reprlib
+
+    short = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+    short.maxlist, short.maxstring, short.maxother = 4, 40, 40
+    saved = saved if isinstance(saved, dict) else {}
+    keys = sorted(k for k in {*saved, *built} if saved.get(k) != built.get(k))
+    return "; ".join(f"{k}: checkpoint {short.repr(saved.get(k))}, now {short.repr(built.get(k))}" for k in keys)
+
+
 def restore(tr: Trainer, state: dict[str, Any], folder: Path, position: bool = True) -> None:
     """Load checkpoint ``folder`` (its ``state`` already read) into ``tr``: weights, EMA, optimisers
     and scaler; with ``position`` also the random streams and the step, epoch and batch."""
     if state.get("arch") != tr.arch:
-        raise DcganError(f"the checkpoint was trained with {state.get('arch')} but this config "
-                         f"builds {tr.arch}; start a new run instead")
+        raise DcganError(f"{folder.name} was trained with another architecture than this run now builds "
+                         f"({arch_change(state.get('arch'), tr.arch)}): the data or the flags changed since; "
+                         "put them back, or start a new run")
     ckpt.load_weights(unwrap(tr.G), folder / ckpt.G_FILE)
     ckpt.load_weights(unwrap(tr.D), folder / ckpt.D_FILE)
     tr.load_optimizers(state)
