@@ -43,6 +43,45 @@ def test_kmeans_finds_well_separated_groups_and_is_a_function_of_its_seed():
     assert torch.equal(labels, again)
 
 
+def _rings(n=150, seed=0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two concentric rings in the plane (radii 1 and 4), ``n`` points each: k-means on the
+    coordinates cuts both rings in half, their neighbour graph keeps each ring whole."""
+    g = torch.Generator().manual_seed(seed)
+    angle = 2 * torch.pi * torch.rand(2 * n, generator=g)
+    truth = torch.arange(2 * n) // n
+    radius = 1.0 + 3.0 * truth + 0.05 * torch.randn(2 * n, generator=g)
+    x = torch.stack([radius * angle.cos(), radius * angle.sin()], 1)
+    perm = torch.randperm(2 * n, generator=g)
+    return x[perm], truth[perm]
+
+
+def _same_partition(labels: torch.Tensor, truth: torch.Tensor) -> bool:
+    pairs = {(int(a), int(b)) for a, b in zip(labels, truth)}
+    return len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs})
+
+
+def test_spectral_clusters_follow_the_neighbour_graph_where_kmeans_cuts_across_it(monkeypatch):
+    x, truth = _rings()
+    assert not _same_partition(clusters.kmeans(x, 2, seed=0)[0], truth)   # why the graph is used
+    labels = clusters.spectral(x, 2, seed=0)
+    assert _same_partition(labels, truth)
+    assert torch.equal(labels, clusters.spectral(x, 2, seed=0))           # a function of its seed
+    blobs, groups = _blobs()
+    assert _same_partition(clusters.spectral(blobs, 3, seed=2), groups)
+    monkeypatch.setattr(clusters, "DENSE_MAX", 0)   # the iterated eigenvectors of a large set
+    assert _same_partition(clusters.spectral(blobs, 3, seed=2), groups)
+
+
+def test_spectral_over_its_graph_size_labels_the_rest_by_their_nearest_sampled_point():
+    x, truth = _rings(n=300, seed=1)
+    labels = clusters.spectral(x, 2, seed=0, max_graph=200)   # 200 in the graph, 400 by nearest
+    assert _same_partition(labels, truth)
+    idx = clusters.nearest(x[:5], x, 3, exclude_self=True)
+    d = torch.cdist(x[:5], x)
+    d[torch.arange(5), torch.arange(5)] = float("inf")
+    assert torch.equal(idx.sort(1).values, d.topk(3, largest=False).indices.sort(1).values)
+
+
 def test_features_pool_large_images_and_scale_to_unit():
     small = torch.full((2, 1, 28, 28), 255, dtype=torch.uint8)
     assert clusters.features(small).shape == (2, 784) and float(clusters.features(small).max()) == 1.0
@@ -106,7 +145,7 @@ def test_a_clustered_generator_is_evaluated_and_exported_as_an_unconditional_one
     assert torch.equal(images, torch.cat(list(generate(G, 8, source["seed"]))))
     out = dcgan.export(run, out=tmp_path / "g.safetensors")
     card = next(tmp_path.glob("*.MODEL_CARD.md")).read_text()
-    assert "k-means clusters of the training images" in card and "class_prior" in card
+    assert "clusters of the training images" in card and "class_prior" in card
     E, emeta = load_generator(out)
     assert E.class_prior == meta["arch"]["class_prior"]
     torch.testing.assert_close(dcgan.sample(out, n=5, seed=3).float(), dcgan.sample(run, n=5, seed=3).float(), atol=1, rtol=0)

@@ -78,7 +78,7 @@ def add(sub) -> None:
                    "projection (D projects a class embedding on its features) or acgan (D also "
                    "classifies); default none")
     p.add_argument("--clusters", type=int, metavar="K", help="no labels needed: condition G and D on K "
-                   "k-means clusters of the training images (a self-conditioned GAN; with --cond "
+                   "clusters of the training images (spectral clustering of their nearest-neighbour graph; a self-conditioned GAN; with --cond "
                    "projection unless --cond says otherwise); sampling draws the clusters in proportion "
                    "to their size, so samples follow the whole data set (default 0: off)")
     p.add_argument("--augment", metavar="POLICY", help="differentiable augmentation of every image D "

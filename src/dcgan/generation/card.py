@@ -108,8 +108,8 @@ def _loading(name: str, fmt: str, info: dict[str, Any]) -> list[str]:
                   "second input (`G(z, y)`; ONNX input `y`; `dcgan.sample(..., classes=7)`). Classes in "
                   f"label order: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}."]
         prior = (info.get("arch") or {}).get("class_prior")
-        if prior:  # --clusters: the classes are k-means clusters, drawn in proportion to their size
-            lines += ["", "The classes are k-means clusters of the training images (`--clusters`), not "
+        if prior:  # --clusters: the classes are clusters of the images, drawn in proportion to their size
+            lines += ["", "The classes are clusters of the training images (`--clusters`), not "
                       "labels. For samples that follow the training data, draw each image's label with the "
                       "clusters' shares in `arch.class_prior` of the metadata (what dcgan does when no "
                       "class is asked), e.g. `y = torch.multinomial(torch.tensor(prior), 16, replacement=True)`."]

@@ -150,7 +150,7 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
     source = {"kind": "generator", "path": str(path), "weights": str(resolve_weights(path, G_FILE, ema)),
               "step": meta.get("step"), "seed": seed, "bn": meta.get("bn")}
     if (meta.get("arch") or {}).get("class_source") == "clusters":
-        # --clusters: the classes are k-means clusters, drawn in proportion to their size, so the
+        # --clusters: the classes are clusters of the images, drawn in proportion to their size, so the
         # images are measured as an unconditional generator's (no class for the classifier to read)
         source["clusters"] = len(names(meta))
     elif names(meta):  # a conditional generator: image i asked for class i mod K (perclass.py)

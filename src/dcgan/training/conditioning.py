@@ -5,7 +5,7 @@ sub-folders, Stacked MNIST its 1,000 digit triples); data without them is refuse
 stay on the device beside the images and are gathered by the same permutation (``Trainer.real_batch``),
 so a resumed run sees the same labels; the fakes' labels are drawn from the run's random stream
 (``updates.StepContext.generate``), whose state every checkpoint holds. Under ``--clusters`` the
-labels are k-means clusters of the images instead (clusters.py), and the fakes' labels follow the
+labels are clusters of the images instead (clusters.py), and the fakes' labels follow the
 clusters' sizes.
 """
 
@@ -29,7 +29,7 @@ def labelled(cfg: Any, train: ImageSet, run_dir: Path | None = None, log: Callab
              ) -> tuple[ImageSet, list[str], list[float] | None]:
     """The training set with the labels a run conditions on, their class names in label order ([]
     for --cond none) and, under --clusters, the clusters' shares of the images (None otherwise):
-    --clusters K replaces the labels by k-means clusters of the images (clusters.py)."""
+    --clusters K replaces the labels by clusters of the images (clusters.py)."""
     if not cfg.clusters:
         return train, class_names(cfg.cond, cfg.data, train), None
     from . import clusters

@@ -63,7 +63,7 @@ class TrainConfig:
     reg_every: int = 1                  # lazy regularisation: R1/R2 every K steps, scaled by K
     spectral_norm: bool = False         # spectral normalisation of D's conv and linear layers
     cond: str = "none"                  # class-conditional G and D: none | projection | acgan
-    clusters: int = 0                   # condition on this many k-means clusters of the images (clusters.py); 0: off
+    clusters: int = 0                   # condition on this many clusters of the images (clusters.py); 0: off
     augment: str = ""                   # DiffAugment policy for every image D sees, e.g. "translation,cutout"
     lr_schedule: str = "constant"       # constant | cosine | linear decay over the run's steps
     lr_end: float = 0.1                 # the decaying schedules end at this fraction of --lr

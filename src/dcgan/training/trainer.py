@@ -80,7 +80,7 @@ class Trainer:
 
         train = self._load_data() if data is None else data
         self.n = len(train)
-        # --cond: the labels' classes; --clusters: k-means clusters of the images, and their shares
+        # --cond: the labels' classes; --clusters: clusters of the images, and their shares
         say = (lambda m: print(f"dcgan: {m}", file=sys.stderr)) if self.dist.rank == 0 else None
         train, names, prior = conditioning.labelled(cfg, train, run_dir, say)
         self.arch = self.preset.arch(channels=cfg.channels or train.images.shape[1],
