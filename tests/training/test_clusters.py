@@ -180,3 +180,34 @@ def test_a_hostile_class_prior_in_a_file_is_refused_in_one_line():
         assert "\n" not in str(info.value)
     with pytest.raises(DcganError, match="class_source"):
         check_arch({**arch, "class_source": "labels", "class_prior": [0.5, 0.5]})
+
+
+def test_lean_clusters_a_large_set_by_itself_and_a_small_one_not(tmp_path, monkeypatch, capsys):
+    from dcgan.cli import main
+
+    dcgan.train(out=str(tmp_path / "d"), dry_run=True, model="lean")   # MNIST: 60,000 images
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["clusters"] == "auto" and "--clusters auto: 50 clusters" in printed["arch"]["class_source"]
+    monkeypatch.setattr(clusters, "AUTO_K", 3)
+    monkeypatch.setattr(clusters, "AUTO_MIN_IMAGES", 64)     # the 64-image set counts as large here
+    auto = {**CLUSTER_8, "epochs": 1}
+    run = dcgan.train(out=str(tmp_path / "big"), **auto)
+    config = json.loads((run / "config.json").read_text())
+    assert config["clusters"] == 3 and config["cond"] == "projection"      # saved as the number it used
+    assert config["arch"]["class_source"] == "clusters" and (run / clusters.FILE).is_file()
+    explicit = dcgan.train(out=str(tmp_path / "explicit"), clusters=3, **auto)
+    assert_same_run(run, explicit)                                          # auto is --clusters 3 here
+    monkeypatch.setattr(clusters, "AUTO_MIN_IMAGES", 65)
+    small = dcgan.train(out=str(tmp_path / "small"), **auto)
+    config = json.loads((small / "config.json").read_text())
+    assert config["clusters"] == 0 and config["cond"] == "none" and not (small / clusters.FILE).exists()
+    for settings in ({"cond": "projection"}, {"pack": 2}, {"clusters": 0}):  # labels, packs, off: none
+        monkeypatch.setattr(clusters, "AUTO_MIN_IMAGES", 64)
+        run = dcgan.train(out=str(tmp_path / f"r{len(settings)}{sorted(settings)[0]}"), **{**auto, **settings})
+        assert json.loads((run / "config.json").read_text())["clusters"] == 0, settings
+    assert main(["train", "--model", "lean", "--data", "fake", "--channels", "1", "--resolution", "8",
+                 "--limit", "64", "--batch-size", "8", "--max-steps", "1", "--eval-every", "0",
+                 "--no-progress", "--clusters", "auto", "--out", str(tmp_path / "cli")]) == 0
+    assert json.loads((tmp_path / "cli" / "config.json").read_text())["clusters"] == 3
+    assert main(["train", "--model", "lean", "--clusters", "many", "--dry-run"]) == 2
+    assert "'many': give a number of clusters, e.g. 50, or auto" in capsys.readouterr().err

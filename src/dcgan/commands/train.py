@@ -19,6 +19,17 @@ def _presets() -> str:
         f"  {p.name:<{width}}  {p.summary}" for p in PRESETS.values())
 
 
+def _clusters(text: str) -> int | str:
+    """--clusters: a whole number or auto; anything else is argparse's one-line usage error."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of clusters, e.g. 50, or auto "
+                                         "(0 turns clustering off)") from None
+
+
 def add(sub) -> None:
     from ..generation.batchnorm import BN_MODES
     from ..models import PRESETS
@@ -77,10 +88,12 @@ def add(sub) -> None:
                    f"{', '.join(n for n, pr in PRESETS.items() if pr.conditional)}; labelled data): "
                    "projection (D projects a class embedding on its features) or acgan (D also "
                    "classifies); default none")
-    p.add_argument("--clusters", type=int, metavar="K", help="no labels needed: condition G and D on K "
-                   "clusters of the training images (spectral clustering of their nearest-neighbour graph; a self-conditioned GAN; with --cond "
-                   "projection unless --cond says otherwise); sampling draws the clusters in proportion "
-                   "to their size, so samples follow the whole data set (default 0: off)")
+    p.add_argument("--clusters", type=_clusters, metavar="K", help="no labels needed: condition G and D "
+                   "on K clusters of the training images (spectral clustering of their nearest-neighbour "
+                   "graph; a self-conditioned GAN; with --cond projection unless --cond says otherwise); "
+                   "sampling draws the clusters in proportion to their size, so samples follow the whole "
+                   "data set; auto: 50 for 10,000 images or more, else off (the preset's: lean auto, "
+                   "others 0 = off)")
     p.add_argument("--augment", metavar="POLICY", help="differentiable augmentation of every image D "
                    f"sees: a comma-separated subset of {','.join(AUGMENTS)} ({pre}: none, {augmented}; "
                    "--augment '' turns it off)")

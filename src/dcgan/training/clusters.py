@@ -47,6 +47,10 @@ DENSE_MAX = 2048         # graphs up to this many images are solved exactly (eig
 MAX_GRAPH = 65_536       # images in the graph at most (more: a seeded sample, the rest by nearest image)
 BLOCK_FLOATS = 1 << 26   # a neighbour search's distance block: 256 MB of float32
 FILE = "clusters.safetensors"
+# --clusters auto (the lean recipe's): 50 clusters split MNIST and Fashion-MNIST best in ten minutes
+# (BENCHMARKS.md, "No labels"); a set under 10,000 images (~200 a cluster) trains unclustered.
+AUTO_K = 50
+AUTO_MIN_IMAGES = 10_000
 
 
 def names(k: int) -> list[str]:
@@ -54,11 +58,23 @@ def names(k: int) -> list[str]:
     return [f"cluster {j}" for j in range(k)]
 
 
+def auto_count(n_images: int) -> int:
+    """The clusters ``--clusters auto`` makes of ``n_images`` training images: AUTO_K, or 0 (off)
+    under AUTO_MIN_IMAGES."""
+    return AUTO_K if n_images >= AUTO_MIN_IMAGES else 0
+
+
+def auto_rule() -> str:
+    """What ``--clusters auto`` will do, in words (the dry run's, before any image is read)."""
+    return (f"--clusters auto: {AUTO_K} clusters of the images if the training set holds "
+            f"{AUTO_MIN_IMAGES:,} or more, else none (--clusters 0 turns it off)")
+
+
 def check_count(k: int) -> None:
     """``--clusters K`` refused in one line unless K is a whole number from 2 to MAX_CLUSTERS."""
     if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= MAX_CLUSTERS:
         raise DcganError(f"--clusters {k}: give a number of clusters from 2 to {MAX_CLUSTERS}, "
-                         "e.g. --clusters 50 (0 turns clustering off)")
+                         "e.g. --clusters 50, or auto (0 turns clustering off)")
 
 
 def check(k: int, n_images: int) -> None:

@@ -25,6 +25,17 @@ GRID_COLUMNS = 8      # fixed noise vectors per row of the class grid: a column 
 GRID_MAX_ROWS = 10    # classes shown in the training grid (the first ten; Stacked MNIST has 1,000)
 
 
+def count_clusters(cfg: Any, n_images: int) -> None:
+    """``--clusters auto`` made a number once the training set's size is known (clusters.auto_count),
+    and such a run conditions by projection as ``--clusters K`` alone does."""
+    if cfg.clusters == "auto":
+        from .clusters import auto_count
+
+        cfg.clusters = auto_count(n_images)
+        if cfg.clusters and cfg.cond == "none":
+            cfg.cond = "projection"
+
+
 def labelled(cfg: Any, train: ImageSet, run_dir: Path | None = None, log: Callable[[str], None] | None = None
              ) -> tuple[ImageSet, list[str], list[float] | None]:
     """The training set with the labels a run conditions on, their class names in label order ([]

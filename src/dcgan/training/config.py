@@ -63,7 +63,8 @@ class TrainConfig:
     reg_every: int = 1                  # lazy regularisation: R1/R2 every K steps, scaled by K
     spectral_norm: bool = False         # spectral normalisation of D's conv and linear layers
     cond: str = "none"                  # class-conditional G and D: none | projection | acgan
-    clusters: int = 0                   # condition on this many clusters of the images (clusters.py); 0: off
+    clusters: int | str = 0             # condition on this many clusters of the images (clusters.py); 0: off;
+                                        # "auto": clusters.AUTO_K of a set of AUTO_MIN_IMAGES or more, else off
     augment: str = ""                   # DiffAugment policy for every image D sees, e.g. "translation,cutout"
     lr_schedule: str = "constant"       # constant | cosine | linear decay over the run's steps
     lr_end: float = 0.1                 # the decaying schedules end at this fraction of --lr
@@ -142,7 +143,9 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
         raise DcganError(f"--loss {cfg.loss} pairs each real output with a fake one, but the keras-gan "
                          "update steps D on real and fake half batches separately; use --update "
                          "simultaneous or alternating")
-    if cfg.clusters:  # a self-conditioned run: the clusters are its classes (clusters.py)
+    if cfg.clusters == "auto":  # the lean recipe's: counted once the images are read (Trainer)
+        _auto_clusters(cfg, preset)
+    elif cfg.clusters:  # a self-conditioned run: the clusters are its classes (clusters.py)
         from .clusters import check_count
 
         check_count(cfg.clusters)
@@ -180,6 +183,19 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
                          "evaluation and no watch")
     _check_numbers(cfg)
     return cfg
+
+
+def _auto_clusters(cfg: TrainConfig, preset: Any) -> None:
+    """``--clusters auto`` stays auto (the Trainer counts the images) where a clustered run could
+    train, and is off where it could not: labels asked for (--cond), a preset without classes, or
+    a combination a conditional run refuses (--pack, the keras-gan update, WGAN-GP)."""
+    try:
+        preset.check_conditional("--clusters")
+        if cfg.cond != "none":
+            raise DcganError("--cond: the run conditions on its labels")
+        _check_cond(dataclasses.replace(cfg, cond="projection"))
+    except DcganError:
+        cfg.clusters = 0
 
 
 def _check_cond(cfg: TrainConfig) -> None:
@@ -282,6 +298,12 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
     else:
         datasets.get_spec(cfg.data)  # raises: no such data set or folder, said plainly
     names = None
+    if cfg.clusters == "auto":  # counted once the images are read: say the rule, build no classes
+        from .clusters import auto_rule
+
+        arch = preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
+                           pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond, **cfg.arch_options)
+        return {**arch, "class_source": auto_rule()}
     if cfg.clusters:  # the clusters are found in the images at the start of training
         from .clusters import names as cluster_names
 

@@ -80,6 +80,7 @@ class Trainer:
 
         train = self._load_data() if data is None else data
         self.n = len(train)
+        conditioning.count_clusters(cfg, self.n)  # --clusters auto made concrete, as config.json saves it
         # --cond: the labels' classes; --clusters: clusters of the images, and their shares
         say = (lambda m: print(f"dcgan: {m}", file=sys.stderr)) if self.dist.rank == 0 else None
         train, names, prior = conditioning.labelled(cfg, train, run_dir, say)
