@@ -175,15 +175,17 @@ def cluster(images: torch.Tensor, k: int, seed: int, run_dir: Path | None = None
 
 def principal(x: torch.Tensor, dims: int = PCA_DIMS) -> torch.Tensor:
     """The rows of ``x`` (N, D), centred, on their top ``dims`` principal components (N, dims):
-    the covariance's eigenvectors (exact and deterministic, D is at most 3 x MAX_SIDE^2)."""
-    x = x - x.mean(0)
+    the covariance's eigenvectors (exact and deterministic, D is at most 3 x MAX_SIDE^2). Centred a
+    block at a time, so no second copy of the whole (N, D) is made (the same values as at once)."""
+    mean = x.mean(0)
     if x.shape[1] <= dims:
-        return x
+        return x - mean
     cov = torch.zeros(x.shape[1], x.shape[1], dtype=torch.float64)
     for part in x.split(CHUNK):
+        part = part - mean
         cov += (part.T @ part).double()
-    _, vectors = torch.linalg.eigh(cov)
-    return x @ vectors[:, -dims:].flip(1).float()
+    vectors = torch.linalg.eigh(cov)[1][:, -dims:].flip(1).float()
+    return torch.cat([(part - mean) @ vectors for part in x.split(CHUNK)])
 
 
 def nearest(query: torch.Tensor, points: torch.Tensor, k: int, exclude_self: bool = False) -> torch.Tensor:
