@@ -34,8 +34,7 @@ def main() -> int:
             row = {"data": args.data, "method": method, "k": k, "images": len(x), "seconds": round(secs, 1),
                    "sizes_min_max": [int(c) for c in torch.bincount(labels, minlength=k).aminmax()]}
             if train.labels is not None:
-                truth = train.labels if train.labels.dim() == 1 else train.labels[:, 0]
-                row["purity"] = round(sum(int(torch.bincount(truth[labels == j]).max())
+                row["purity"] = round(sum(int(torch.bincount(train.labels[labels == j]).max())
                                           for j in range(k) if (labels == j).any()) / len(labels), 4)
             print(json.dumps(row), flush=True)
     return 0

@@ -207,8 +207,9 @@ def nearest(query: torch.Tensor, points: torch.Tensor, k: int, exclude_self: boo
 def embed(z: torch.Tensor, seed: int, neighbours: int = NEIGHBOURS, dims: int = EMBED_DIMS,
           steps: int = POWER_STEPS) -> torch.Tensor:
     """Spectral embedding (N, dims) of the rows of ``z``: the leading eigenvectors of the normalised
-    adjacency D^-1/2 W D^-1/2 of their symmetric ``neighbours``-nearest-neighbour graph W (by
-    subspace iteration on its lazy walk, from a start drawn from ``seed``), rows scaled to unit length."""
+    adjacency D^-1/2 W D^-1/2 of their symmetric ``neighbours``-nearest-neighbour graph W (exact up
+    to DENSE_MAX rows, else by subspace iteration on its lazy walk from a start drawn from ``seed``),
+    rows scaled to unit length."""
     n = len(z)
     neighbours, dims = min(neighbours, n - 1), min(dims, n)
     idx = nearest(z, z, neighbours, exclude_self=True)

@@ -189,10 +189,10 @@ def _auto_clusters(cfg: TrainConfig, preset: Any) -> None:
     """``--clusters auto`` stays auto (the Trainer counts the images) where a clustered run could
     train, and is off where it could not: labels asked for (--cond), a preset without classes, or
     a combination a conditional run refuses (--pack, the keras-gan update, WGAN-GP)."""
+    if cfg.cond != "none" or not preset.conditional:
+        cfg.clusters = 0
+        return
     try:
-        preset.check_conditional("--clusters")
-        if cfg.cond != "none":
-            raise DcganError("--cond: the run conditions on its labels")
         _check_cond(dataclasses.replace(cfg, cond="projection"))
     except DcganError:
         cfg.clusters = 0
@@ -298,13 +298,8 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
     else:
         datasets.get_spec(cfg.data)  # raises: no such data set or folder, said plainly
     names = None
-    if cfg.clusters == "auto":  # counted once the images are read: say the rule, build no classes
-        from .clusters import auto_rule
-
-        arch = preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
-                           pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond, **cfg.arch_options)
-        return {**arch, "class_source": auto_rule()}
-    if cfg.clusters:  # the clusters are found in the images at the start of training
+    auto = cfg.clusters == "auto"  # counted once the images are read: the rule is said, no classes built
+    if cfg.clusters and not auto:  # the clusters are found in the images at the start of training
         from .clusters import names as cluster_names
 
         names = cluster_names(cfg.clusters)
@@ -317,7 +312,11 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
     arch = preset.arch(channels=cfg.channels or channels, resolution=cfg.resolution or resolution,
                        pack=cfg.pack, spectral_norm=cfg.spectral_norm, cond=cfg.cond, class_names=names,
                        **cfg.arch_options)
-    if cfg.clusters:
+    if auto:
+        from .clusters import auto_rule
+
+        arch.update(class_source=auto_rule())
+    elif cfg.clusters:
         arch.update(class_source="clusters", class_prior="each cluster's share of the images, found when training starts")
     elif cfg.cond != "none" and names is None:  # a named set not fetched yet: say so, not "0 classes"
         arch.update(classes=None, class_names=f"known once {cfg.data} is fetched (dcgan data fetch {cfg.data})")
