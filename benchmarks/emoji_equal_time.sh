@@ -12,9 +12,10 @@ set -u
 S=${1:-0}
 M=${2:-60}
 N=${3:-2000}
+mkdir -p runs
+core=0
 for model in lean64 dcgan64; do
-  core=$([ $model = lean64 ] && echo 0 || echo 1)
-  taskset -c $core env OMP_NUM_THREADS=1 dcgan train --model $model --data emoji --max-minutes "$M" \
+  taskset -c $((core++)) env OMP_NUM_THREADS=1 dcgan train --model $model --data emoji --max-minutes "$M" \
     --epochs 100000 --seed "$S" --no-progress --out runs/emoji-$model-s$S > runs/emoji-$model-s$S.log 2>&1 &
 done
 wait
