@@ -175,8 +175,8 @@ register(Preset(
     # FID 26.6 against fp32's 34.0 (3 seeds each, BENCHMARKS.md "Does bf16 keep sample quality")
     # clusters auto: a self-conditioned run on 50 spectral clusters of a large set (MNIST, 10 minutes:
     # FID 0.48 against plain lean's 9.1; BENCHMARKS.md "No labels"), none on a small one
-    # lr 8e-4: ten minutes of MNIST FID 0.34 against 0.48 at 2e-4, Stacked MNIST's 60 minutes KL
-    # 0.052 against 0.059 (seed 0 each; BENCHMARKS.md "a higher learning rate")
+    # lr 8e-4: ten minutes of MNIST FID 0.32-0.34 (seeds 0-2) against 0.47-0.56 at 2e-4, Stacked MNIST's
+    # 60 minutes KL 0.052 against 0.059 (seed 0; BENCHMARKS.md "a higher learning rate", "lean at lr 8e-4")
     recipe={**LEAN_RECIPE, "lr_g": 8e-4, "lr_d": 8e-4, "precision": "auto", "clusters": "auto"}, extra={"width": 32}, conditional=True,
 ))
 
