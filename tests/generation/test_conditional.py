@@ -246,7 +246,7 @@ def test_an_export_whose_class_list_disagrees_with_its_architecture_is_refused(c
         with pytest.raises(DcganError, match="class_names"):
             check_meta({**info, **edit}, "g.pt", (EXPORT,))
     unconditional = {**info, "arch": {k: v for k, v in info["arch"].items()
-                                      if k not in ("cond", "classes", "class_names")}}
+                                      if k not in ("cond", "classes", "class_names", "class_source", "class_prior")}}
     with pytest.raises(DcganError, match="not conditional"):
         check_meta(unconditional, "g.pt", (EXPORT,))
 

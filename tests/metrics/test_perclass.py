@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import dcgan
+from dcgan import data as datasets
 from dcgan.cli import main
 from dcgan.metrics import perclass
 from dcgan.metrics.registry import frechet_distance, gaussian_stats
@@ -42,7 +43,12 @@ def test_eval_of_a_conditional_run_reports_class_accuracy_and_intra_fid(tiny_mni
     m = r["metrics"]
     assert 0 <= m["class_accuracy"] <= 1 and len(m["per_class"]) == 10 and m["intra_fid"] > 0
     assert [row["class"] for row in m["per_class"]] == [str(d) for d in range(10)]
-    assert all(row["n"] == 10 for row in m["per_class"])
+    # the images' classes follow the training labels' shares (tiny_mnist's are uneven), as recorded
+    shares = np.bincount(datasets.load("mnist", "train").labels.numpy(), minlength=10) / 200
+    assert r["source"]["class_prior"] == pytest.approx(shares) and shares.max() - shares.min() > 0.04
+    asked = perclass.requested(100, 10, r["source"]["class_prior"])
+    assert [row["n"] for row in m["per_class"]] == np.bincount(asked, minlength=10).tolist()
+    assert np.abs(np.bincount(asked, minlength=10) - 100 * shares).max() <= 2
     assert "fid" in m and "per_class_rule" in r["protocol"] and r["source"]["classes"][7] == "7"
     assert main(["eval", str(run), "--n", "100"]) == 0
     table = capsys.readouterr().out

@@ -178,8 +178,9 @@ def test_a_hostile_class_prior_in_a_file_is_refused_in_one_line():
         with pytest.raises(DcganError, match="class_prior") as info:
             check_arch({**arch, "class_prior": prior})
         assert "\n" not in str(info.value)
+    assert check_arch({**arch, "class_source": "labels", "class_prior": [0.5, 0.5]})  # a labelled run's
     with pytest.raises(DcganError, match="class_source"):
-        check_arch({**arch, "class_source": "labels", "class_prior": [0.5, 0.5]})
+        check_arch({**arch, "class_source": "votes", "class_prior": [0.5, 0.5]})
 
 
 def test_lean_clusters_a_large_set_by_itself_and_a_small_one_not(tmp_path, monkeypatch, capsys):

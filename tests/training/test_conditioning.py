@@ -106,6 +106,29 @@ def test_a_conditional_run_resumes_bit_for_bit_and_records_its_classes(tmp_path,
     assert json.loads((whole / "config.json").read_text())["cond"] == cond
 
 
+def test_a_labelled_run_draws_its_classes_in_the_data_s_shares(tiny_mnist, tmp_path):
+    """What a conditional G draws when no class is asked (the fakes of every training step, samples,
+    eval) follows the training labels' shares (tiny_mnist's are uneven), recorded in the run."""
+    from dcgan import data as datasets
+    from dcgan.generation.sampling import generate
+    from dcgan.models.lean import default_labels, share_labels
+
+    run = dcgan.train(model="lean", cond="projection", out=str(tmp_path / "run"), max_steps=2, batch_size=32,
+                      progress=False, eval_every=0, report=False)
+    G, meta = load_generator(run)
+    counts = torch.bincount(datasets.load("mnist", "train").labels, minlength=10)
+    shares = (counts / counts.sum()).tolist()
+    assert meta["arch"]["class_source"] == "labels" and meta["arch"]["class_prior"] == pytest.approx(shares)
+    assert max(shares) - min(shares) > 0.04 and G.class_prior == pytest.approx(shares)
+    edges = conditioning.class_edges(meta["arch"], torch.device("cpu"))  # the training fakes' labels
+    drawn = torch.bincount(share_labels(torch.rand(50_000, generator=torch.Generator().manual_seed(0)), edges),
+                           minlength=10) / 50_000
+    assert torch.allclose(drawn, torch.tensor(shares, dtype=torch.float32), atol=0.01)
+    unasked = default_labels(0, 1000, 10, G.class_prior)   # samples and eval without a class
+    assert (torch.bincount(unasked, minlength=10) - 1000 * torch.tensor(shares)).abs().max() <= 2
+    assert len(torch.cat(list(generate(G, 30, 0)))) == 30
+
+
 def test_the_training_grid_has_one_row_per_class(tmp_path):
     from PIL import Image
 
@@ -164,6 +187,7 @@ def test_a_conditional_dry_run_prints_the_data_set_s_classes(tiny_mnist, tmp_pat
 
     arch = _dry_arch(capsys, "--data", "mnist", "--cond", "projection")
     assert arch["classes"] == 10 and arch["class_names"] == [str(d) for d in range(10)]
+    assert arch["class_source"] == "labels" and "counted when training starts" in arch["class_prior"]
     assert _dry_arch(capsys, "--data", "fake", "--cond", "acgan", "--channels", "1")["classes"] == 10
     folder = tmp_path / "pets"
     for cls, n in (("dogs", 2), ("cats", 1), ("owls", 1)):

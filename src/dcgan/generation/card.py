@@ -107,12 +107,14 @@ def _loading(name: str, fmt: str, info: dict[str, Any]) -> list[str]:
         lines += ["", f"Class-conditional: pass labels `y`, int64 of shape (N,) in 0-{len(names) - 1}, as the "
                   "second input (`G(z, y)`; ONNX input `y`; `dcgan.sample(..., classes=7)`). Classes in "
                   f"label order: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}."]
-        prior = (info.get("arch") or {}).get("class_prior")
-        if prior:  # --clusters: the classes are clusters of the images, drawn in proportion to their size
+        arch = info.get("arch") or {}
+        draw = ("draw each image's label with the shares in `arch.class_prior` of the metadata (what dcgan "
+                "does when no class is asked), e.g. `y = torch.multinomial(torch.tensor(prior), 16, replacement=True)`.")
+        if arch.get("class_prior") and arch.get("class_source") == "clusters":
             lines += ["", "The classes are clusters of the training images (`--clusters`), not "
-                      "labels. For samples that follow the training data, draw each image's label with the "
-                      "clusters' shares in `arch.class_prior` of the metadata (what dcgan does when no "
-                      "class is asked), e.g. `y = torch.multinomial(torch.tensor(prior), 16, replacement=True)`."]
+                      f"labels. For samples that follow the training data, {draw}"]
+        elif arch.get("class_prior"):
+            lines += ["", f"For samples that follow the training data's classes, {draw}"]
     return lines
 
 

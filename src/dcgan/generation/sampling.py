@@ -28,7 +28,7 @@ def render(G: nn.Module, z: torch.Tensor, batch_size: int = 500,
            y: torch.Tensor | int | None = None) -> Iterator[torch.Tensor]:
     """Yield uint8 (b, C, H, W) images of noise ``z`` (N, dim) through G, ``batch_size`` at a time:
     the one place noise becomes images (sampling, evaluation, latent walks, training's checks).
-    ``y``: a conditional G's labels, (N,) or one label for all (None: G's own, the classes in turn),
+    ``y``: a conditional G's labels, (N,) or one label for all (None: G's own, the classes in the data's shares),
     or (N, K) float class weights (a walk between classes: latent.class_path)."""
     device = next(G.parameters()).device
     if isinstance(y, int):
@@ -45,8 +45,9 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
     """Yield uint8 (b, C, H, W) batches of ``n`` images from one seeded noise stream; with
     ``classes`` (labels of a conditional G), ``n`` images of each, class after class, every class
     from the same noise (so image k of a class is the same whichever other classes are asked);
-    without, a conditional G's image i is of class i mod K (under --clusters, of the cluster
-    ``models.lean.prior_labels`` gives it, so the images follow the clusters' sizes).
+    without, a conditional G's image i is of the class ``models.lean.prior_labels`` gives it, so the
+    images follow the classes' (or --clusters' clusters') shares of the training data (class i mod K
+    for a run saved before runs recorded the shares).
 
     The noise is drawn in fixed chunks, so image k of ``seed`` is the same image whatever the
     batch size, and memory stays bounded however large ``n`` is.
@@ -62,8 +63,8 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500,
         g = torch.Generator().manual_seed(seed)
         for start in range(0, n, NOISE_CHUNK):
             z = torch.randn(min(NOISE_CHUNK, n - start), G.noise_dim, generator=g)
-            # no class asked of a conditional G: image i asks for class i mod K (metrics.perclass),
-            # or, under --clusters, follows the clusters' shares of the data (models.lean.prior_labels)
+            # no class asked of a conditional G: image i follows the classes' shares of the data
+            # (models.lean.prior_labels; metrics.perclass), or asks for class i mod K (no shares saved)
             y = c if c is not None or not k else default_labels(start, len(z), k, getattr(G, "class_prior", None))
             yield from render(G, z, batch_size, y)
 

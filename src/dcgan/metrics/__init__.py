@@ -153,8 +153,10 @@ def load_images(target: str | Path, n: int, channels: int, resolution: int,
         # --clusters: the classes are clusters of the images, drawn in proportion to their size, so the
         # images are measured as an unconditional generator's (no class for the classifier to read)
         source["clusters"] = len(names(meta))
-    elif names(meta):  # a conditional generator: image i asked for class i mod K (perclass.py)
+    elif names(meta):  # a conditional generator: the class each image asked for (perclass.requested)
         source["classes"] = names(meta)
+        if meta["arch"].get("class_prior"):  # drawn in the training labels' shares
+            source["class_prior"] = meta["arch"]["class_prior"]
     return images, source
 
 
@@ -328,7 +330,8 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
     if source.get("classes"):  # a conditional generator: class accuracy and intra-FID beside these
         ref_set = datasets.reference(data, split, data_dir, None if features == "classifier" else fake.shape[-1])
         labels = None if ref_set.images.labels is None else ref_set.images.labels[:len(real)].numpy()
-        values.update(perclass.measure(source["classes"], real, labels, fake_feats, fake_labels, ext.n_classes))
+        values.update(perclass.measure(source["classes"], real, labels, fake_feats, fake_labels, ext.n_classes,
+                                       source.get("class_prior")))
     return {
         "data": data, "source": source, "metrics": values,
         "protocol": {"n_real": len(real), "n_generated": len(fake), "reference_split": ref["split"],

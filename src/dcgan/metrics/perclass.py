@@ -6,8 +6,10 @@
 * intra-FID — the FID of each class's generated images against the reference split's images of
   that class (true labels), and their mean over the classes (Miyato & Koyama 2018).
 
-The images are the overall evaluation's own: without a class asked, a conditional generator's
-image i asks for class i mod K (``generation.sampling.generate``), so no image is drawn twice.
+The images are the overall evaluation's own, so no image is drawn twice: without a class asked, a
+conditional generator's image i asks for the class ``models.lean.default_labels`` gives it
+(``generation.sampling.generate``): in the training labels' shares where the run recorded them
+(``arch.class_prior``), so the overall numbers compare like with like; else class i mod K.
 """
 
 from __future__ import annotations
@@ -16,26 +18,30 @@ from typing import Any
 
 import numpy as np
 
+from ..models.lean import default_labels
 from .registry import frechet_distance, gaussian_stats
 
 INTRA_FID_MIN = 50   # images of a class, real and generated, below which its FID is not reported
 MAX_LISTED = 100     # classes listed one by one (Stacked MNIST's 1,000 get the overall accuracy only)
-RULE = (f"image i asks for class i mod K; class accuracy: the classifier's reading equals the class "
+RULE = (f"image i asks for class i mod K, or where the run recorded its classes' shares, the class they give "
+        f"it (models.lean.prior_labels); class accuracy: the classifier's reading equals the class "
         f"asked for; intra-FID: each class's generated images vs the reference images of that class "
         f"(true labels), mean over the classes with >= {INTRA_FID_MIN} of each")
 
 
-def requested(n: int, k: int) -> np.ndarray:
-    """The class each of ``n`` generated images asked for."""
-    return np.arange(n) % k
+def requested(n: int, k: int, prior: list[float] | None = None) -> np.ndarray:
+    """The class each of ``n`` generated images asked for (``prior``: the classes' shares, if any)."""
+    return default_labels(0, n, k, prior).numpy()
 
 
 def measure(names: list[str], real: np.ndarray, real_labels: np.ndarray | None, fake: np.ndarray,
-            fake_read: np.ndarray | None, classifier_classes: int) -> dict[str, Any]:
+            fake_read: np.ndarray | None, classifier_classes: int,
+            prior: list[float] | None = None) -> dict[str, Any]:
     """Class accuracy (where the classifier reads these ``names``' classes: same count) and
-    intra-FID (where the reference has labels), overall and per class."""
+    intra-FID (where the reference has labels), overall and per class; ``prior``: the shares the
+    images' classes were drawn in (``requested``)."""
     k = len(names)
-    y = requested(len(fake), k)
+    y = requested(len(fake), k, prior)
     out: dict[str, Any] = {}
     hit = None
     if fake_read is not None and classifier_classes == k:

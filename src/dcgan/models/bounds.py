@@ -29,7 +29,8 @@ FLOAT_BYTES = 4
 COMMON = ("model", "channels", "resolution", "noise_dim", "pack", "spectral_norm")
 CONDS = ("projection", "acgan")             # how a conditional D reads the class (models/lean.py)
 CONDITIONAL = ("cond", "classes", "class_names")  # recorded together, and only by a conditional run
-CLUSTERED = ("class_source", "class_prior")        # recorded together, only by a --clusters run
+SHARES = ("class_source", "class_prior")        # recorded together: the classes' shares of the data
+CLASS_SOURCES = ("clusters", "labels")             # --clusters; the data set's labels (--cond)
 MAX_CLASSES = 100_000
 
 
@@ -46,7 +47,7 @@ def check_arch(arch: Any, what: str = "the architecture") -> dict[str, Any]:
     if not isinstance(model, str) or model not in PRESETS:
         raise DcganError(f"{what} names model {model!r}, which is not a preset ({', '.join(PRESETS)})")
     preset = PRESETS[model]
-    takes = set(COMMON) | set(preset.extra) | (set(CONDITIONAL) | set(CLUSTERED) if preset.conditional else set())
+    takes = set(COMMON) | set(preset.extra) | (set(CONDITIONAL) | set(SHARES) if preset.conditional else set())
     unknown = sorted(set(arch) - takes, key=str)
     if unknown:
         raise DcganError(f"{what} has field(s) {unknown} that preset {model!r} does not take")
@@ -65,24 +66,26 @@ def check_arch(arch: Any, what: str = "the architecture") -> dict[str, Any]:
         raise DcganError(f"{what} has resolution {arch['resolution']}, which preset {model!r} cannot build")
     if not isinstance(arch.get("spectral_norm", False), bool):
         raise DcganError(f"{what} has spectral_norm {arch['spectral_norm']!r}; it must be true or false")
-    if any(k in arch for k in CONDITIONAL + CLUSTERED):
+    if any(k in arch for k in CONDITIONAL + SHARES):
         _check_conditional(arch, what)
-    if any(k in arch for k in CLUSTERED):
-        _check_clustered(arch, what)
+    if any(k in arch for k in SHARES):
+        _check_shares(arch, what)
     return arch
 
 
-def _check_clustered(arch: dict[str, Any], what: str) -> None:
-    """A --clusters architecture's two fields: ``class_source`` "clusters" and ``class_prior`` one
-    finite share >= 0 per class, summing to about 1."""
-    if arch.get("class_source") != "clusters":
-        raise DcganError(f"{what} has class_source {arch.get('class_source')!r}; it must be \"clusters\"")
+def _check_shares(arch: dict[str, Any], what: str) -> None:
+    """The two fields of the classes' shares: ``class_source`` (what the classes are: "clusters" of
+    the images or the data set's "labels") and ``class_prior``, one finite share >= 0 per class,
+    summing to about 1."""
+    if arch.get("class_source") not in CLASS_SOURCES:
+        raise DcganError(f"{what} has class_source {arch.get('class_source')!r}; it must be one of "
+                         f"{', '.join(CLASS_SOURCES)}")
     prior = arch.get("class_prior")
     ok = isinstance(prior, list) and len(prior) == arch["classes"] and all(
         isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p) and p >= 0 for p in prior)
     if not ok or abs(sum(prior) - 1.0) > 1e-3:
         raise DcganError(f"{what} has a class_prior that is not {arch['classes']} shares >= 0 summing "
-                         "to 1 (one per cluster, in label order)")
+                         "to 1 (one per class, in label order)")
 
 
 def _check_conditional(arch: dict[str, Any], what: str) -> None:

@@ -31,7 +31,7 @@ class LeanGenerator(nn.Module):
         super().__init__()
         self.noise_dim, self.channels, self.resolution = noise_dim, channels, resolution
         self.classes = classes
-        # --clusters: the clusters' shares of the data, which labels nobody asked for follow
+        # the classes' (or --clusters' clusters') shares of the data, which labels nobody asked for follow
         self.class_prior = list(class_prior) if class_prior else None
         s, top = resolution >> depth, width << depth
         norm = (lambda c: ClassBatchNorm2d(c, classes)) if classes else nn.BatchNorm2d
@@ -49,8 +49,8 @@ class LeanGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """``y`` (N,) int64 labels of a conditional G, or (N, K) float class weights (a mixture of
         the classes, e.g. (1 - t) one_hot(A) + t one_hot(B) for a walk from class A to B); None: the
-        classes in turn (0, 1, ..., K-1, 0, ...), or in proportion to ``class_prior`` where it is
-        set (``prior_labels``), so code that only passes noise (BatchNorm statistics, health
+        classes in proportion to ``class_prior`` (``prior_labels``), or in turn (0, 1, ..., K-1,
+        0, ...) where it is not set, so code that only passes noise (BatchNorm statistics, health
         checks) sees every class."""
         if not self.classes:
             return self.net(z)

@@ -48,12 +48,14 @@ class Preset:
     def arch(self, channels: int | None = None, resolution: int | None = None,
              noise_dim: int | None = None, pack: int = 1, spectral_norm: bool = False,
              cond: str = "none", class_names: list[str] | None = None,
-             class_prior: list[float] | None = None, **extra: Any) -> dict[str, Any]:
+             class_prior: list[float] | None = None, class_source: str = "clusters",
+             **extra: Any) -> dict[str, Any]:
         """The full architecture description stored in checkpoints (``pack``: see Packed;
         ``spectral_norm``: D's conv and linear weights spectrally normalised; ``cond``: how D
         reads the class, with ``class_names`` the classes in label order, recorded so sampling
-        needs nothing else; ``class_prior``: under --clusters, the clusters' shares of the data,
-        which G's unasked labels follow)."""
+        needs nothing else; ``class_prior``: the classes' shares of the training data, which G's
+        unasked labels follow, and ``class_source`` what they are shares of: "clusters" under
+        --clusters, "labels" for a labelled --cond run)."""
         if cond != "none":
             self.check_conditional("--cond")
         res = resolution or self.resolution
@@ -73,8 +75,8 @@ class Preset:
             arch["spectral_norm"] = True
         if cond != "none":  # likewise
             arch.update(cond=cond, classes=len(class_names or []), class_names=list(class_names or []))
-            if class_prior:  # --clusters only
-                arch.update(class_source="clusters", class_prior=[round(float(p), 8) for p in class_prior])
+            if class_prior:
+                arch.update(class_source=class_source, class_prior=[round(float(p), 8) for p in class_prior])
         return arch
 
 

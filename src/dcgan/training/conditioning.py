@@ -4,9 +4,9 @@ The labels come from the data set (MNIST and Fashion-MNIST 10 digits or garments
 sub-folders, Stacked MNIST its 1,000 digit triples); data without them is refused in one line. They
 stay on the device beside the images and are gathered by the same permutation (``Trainer.real_batch``),
 so a resumed run sees the same labels; the fakes' labels are drawn from the run's random stream
-(``updates.StepContext.generate``), whose state every checkpoint holds. Under ``--clusters`` the
-labels are clusters of the images instead (clusters.py), and the fakes' labels follow the
-clusters' sizes.
+(``updates.StepContext.generate``), whose state every checkpoint holds, in the classes' shares of
+the training images (``arch.class_prior``). Under ``--clusters`` the labels are clusters of the
+images instead (clusters.py), and the fakes' labels follow the clusters' sizes.
 """
 
 from __future__ import annotations
@@ -36,13 +36,23 @@ def count_clusters(cfg: Any, n_images: int) -> None:
             cfg.cond = "projection"
 
 
-def labelled(cfg: Any, train: ImageSet, run_dir: Path | None = None, log: Callable[[str], None] | None = None
-             ) -> tuple[ImageSet, list[str], list[float] | None]:
+def labelled(cfg: Any, train: ImageSet, run_dir: Path | None = None, log: Callable[[str], None] | None = None,
+             resumed: dict[str, Any] | None = None) -> tuple[ImageSet, list[str], list[float] | None]:
     """The training set with the labels a run conditions on, their class names in label order ([]
-    for --cond none) and, under --clusters, the clusters' shares of the images (None otherwise):
-    --clusters K replaces the labels by clusters of the images (clusters.py)."""
+    for --cond none) and the classes' shares of the images (None for --cond none): --clusters K
+    replaces the labels by clusters of the images (clusters.py).
+
+    The shares are what G's labels follow when none is asked (the fakes of every step, ``dcgan
+    sample`` without --class, ``dcgan eval``), so a conditional G's samples follow the data's
+    classes as an unconditional G's do: drawn in turn instead, MNIST's classes in equal numbers
+    measure FID 0.24 for real training images against 0.14-0.21 in their own proportions
+    (BENCHMARKS.md, "A conditional G samples the classes in the data's shares"). ``resumed``: the
+    training state resumed from; a labelled run saved before runs recorded the shares resumes as it
+    was saved (classes drawn in turn)."""
     if not cfg.clusters:
-        return train, class_names(cfg.cond, cfg.data, train), None
+        names = class_names(cfg.cond, cfg.data, train)
+        old = resumed is not None and "class_prior" not in (resumed.get("arch") or {})
+        return train, names, label_shares(train.labels, len(names)) if names and not old else None
     from . import clusters
 
     labels, prior = clusters.cluster(train.images, cfg.clusters, cfg.seed, run_dir, log)
@@ -50,10 +60,16 @@ def labelled(cfg: Any, train: ImageSet, run_dir: Path | None = None, log: Callab
     return train, class_names(cfg.cond, cfg.data, train), prior
 
 
+def label_shares(labels: torch.Tensor, k: int) -> list[float]:
+    """Each of the ``k`` classes' share of ``labels`` (label order)."""
+    counts = torch.bincount(labels.long(), minlength=k).double()
+    return (counts / counts.sum()).tolist()
+
+
 def class_edges(arch: dict, device: torch.device) -> torch.Tensor | None:
-    """Under --clusters, the clusters' slices of [0, 1) (``models.lean.share_edges``, float32) on
-    ``device``, from which the fakes' labels are drawn (updates.StepContext.generate); None
-    otherwise (uniform labels)."""
+    """The classes' slices of [0, 1) by their shares (``models.lean.share_edges``, float32) on
+    ``device``, from which the fakes' labels are drawn (updates.StepContext.generate); None where
+    the architecture records no shares (uniform labels: a run saved before labelled runs did)."""
     from ..models.lean import share_edges
 
     prior = arch.get("class_prior")

@@ -318,8 +318,10 @@ def plan_arch(cfg: TrainConfig) -> dict[str, Any]:
         arch.update(class_source=auto_rule())
     elif cfg.clusters:
         arch.update(class_source="clusters", class_prior="each cluster's share of the images, found when training starts")
-    elif cfg.cond != "none" and names is None:  # a named set not fetched yet: say so, not "0 classes"
-        arch.update(classes=None, class_names=f"known once {cfg.data} is fetched (dcgan data fetch {cfg.data})")
+    elif cfg.cond != "none":
+        arch.update(class_source="labels", class_prior="each class's share of the training labels, counted when training starts")
+        if names is None:  # a named set not fetched yet: say so, not "0 classes"
+            arch.update(classes=None, class_names=f"known once {cfg.data} is fetched (dcgan data fetch {cfg.data})")
     return arch
 
 

@@ -83,11 +83,12 @@ class Trainer:
         conditioning.count_clusters(cfg, self.n)  # --clusters auto made concrete, as config.json saves it
         # --cond: the labels' classes; --clusters: clusters of the images, and their shares
         say = (lambda m: print(f"dcgan: {m}", file=sys.stderr)) if self.dist.rank == 0 else None
-        train, names, prior = conditioning.labelled(cfg, train, run_dir, say)
+        train, names, prior = conditioning.labelled(cfg, train, run_dir, say, state)
         self.arch = self.preset.arch(channels=cfg.channels or train.images.shape[1],
                                      resolution=cfg.resolution or self._native_res(train), pack=cfg.pack,
                                      spectral_norm=cfg.spectral_norm, cond=cfg.cond, class_names=names,
-                                     class_prior=prior, **cfg.arch_options)
+                                     class_prior=prior, class_source="clusters" if cfg.clusters else "labels",
+                                     **cfg.arch_options)
         self.labels = train.labels.to(self.device) if names else None  # (N,) int64, beside the images
         self.images = datasets.fit_images(train.images, self.arch["channels"],
                                           self.arch["resolution"]).to(self.device)
