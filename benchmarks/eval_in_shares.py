@@ -15,7 +15,7 @@ from dcgan import data as datasets
 from dcgan.generation.loading import load_generator
 from dcgan.generation.sampling import generate
 from dcgan.metrics import evaluate
-from dcgan.training.conditioning import label_shares
+from dcgan.models.lean import label_shares
 
 KEYS = ("fid", "kid", "precision", "recall", "density", "coverage", "kl_uniform")
 

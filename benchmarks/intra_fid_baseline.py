@@ -23,7 +23,7 @@ import torch
 from dcgan import data as datasets
 from dcgan.metrics import extract, features, perclass
 from dcgan.metrics.registry import frechet_distance, gaussian_stats
-from dcgan.training.conditioning import label_shares
+from dcgan.models.lean import label_shares
 
 N = 10_000  # dcgan eval's --n of BENCHMARKS.md
 

@@ -3,7 +3,8 @@
 A run trained with ``--cond`` records its classes in label order (``arch["class_names"]``), so a
 class can be asked for by its label (``7``), its name (``Sneaker``, a folder's sub-folder name) or
 all at once (``all``); several are comma-separated (``3,5``) or a list in Python. An unconditional
-generator refuses a class in one line; a conditional one asked for none draws the classes in the training data's shares.
+generator refuses a class in one line; a conditional one asked for none draws the classes in the
+training data's shares.
 """
 
 from __future__ import annotations

@@ -135,8 +135,9 @@ def load_discriminator(target: str | Path, device: str = "cpu") -> tuple[nn.Modu
 
 class ExportedGenerator(nn.Module):
     """A TorchScript or ONNX export used as a generator: noise (N, dim) -> images (N, C, H, W);
-    a conditional one's (``classes`` > 0) also takes labels (N,); when none, the classes in proportion to ``class_prior`` (their shares of
-    the data, as the run's own G draws them), or in turn where no shares were saved.
+    a conditional one's (``classes`` > 0) also takes labels (N,); when none, the classes in
+    proportion to ``class_prior`` (their shares of the data, as the run's own G draws them), or in
+    turn where no shares were saved.
 
     Its BatchNorm statistics are the ones baked in when it was exported. ONNX runs in onnxruntime
     on the CPU; a TorchScript file is a program, so load only exports you trust (your own)."""

@@ -28,8 +28,8 @@ def render(G: nn.Module, z: torch.Tensor, batch_size: int = 500,
            y: torch.Tensor | int | None = None) -> Iterator[torch.Tensor]:
     """Yield uint8 (b, C, H, W) images of noise ``z`` (N, dim) through G, ``batch_size`` at a time:
     the one place noise becomes images (sampling, evaluation, latent walks, training's checks).
-    ``y``: a conditional G's labels, (N,) or one label for all (None: G's own, the classes in the data's shares),
-    or (N, K) float class weights (a walk between classes: latent.class_path)."""
+    ``y``: a conditional G's labels, (N,) or one label for all (None: G's own, the classes in the
+    data's shares), or (N, K) float class weights (a walk between classes: latent.class_path)."""
     device = next(G.parameters()).device
     if isinstance(y, int):
         y = torch.full((len(z),), y, dtype=torch.int64)

@@ -23,8 +23,8 @@ from .registry import frechet_distance, gaussian_stats
 
 INTRA_FID_MIN = 50   # images of a class, real and generated, below which its FID is not reported
 MAX_LISTED = 100     # classes listed one by one (Stacked MNIST's 1,000 get the overall accuracy only)
-RULE = (f"image i asks for class i mod K, or where the run recorded its classes' shares, the class they give "
-        f"it (models.lean.prior_labels); class accuracy: the classifier's reading equals the class "
+RULE = (f"image i asks for class i mod K, or where the run recorded its classes' shares, the class "
+        f"they give it (models.lean.prior_labels); class accuracy: the classifier's reading equals the class "
         f"asked for; intra-FID: each class's generated images vs the reference images of that class "
         f"(true labels), mean over the classes with >= {INTRA_FID_MIN} of each")
 

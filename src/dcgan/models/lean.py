@@ -74,6 +74,13 @@ def prior_labels(start: int, n: int, prior: list[float]) -> torch.Tensor:
     return share_labels(u, share_edges(prior))
 
 
+def label_shares(labels: torch.Tensor, k: int) -> list[float]:
+    """Each of the ``k`` classes' share of ``labels`` (label order): the ``class_prior`` a labelled
+    run records, or a clustered run of its clusters (training/clusters.py)."""
+    counts = torch.bincount(labels.long(), minlength=k).double()
+    return (counts / counts.sum()).tolist()
+
+
 def share_edges(prior: list[float]) -> torch.Tensor:
     """The classes' slices of [0, 1) for the shares ``prior``: their right edges (K,), float64."""
     edges = torch.tensor(prior, dtype=torch.float64).cumsum(0)

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from ..errors import DcganError
 from ..fsutil import atomic_write
+from ..models.lean import label_shares
 
 MAX_CLUSTERS = 1000      # Stacked MNIST's 1,000 digit triples is the largest count anyone needs
 MAX_SIDE = 32            # images are clustered at most this many pixels a side
@@ -159,7 +160,7 @@ def cluster(images: torch.Tensor, k: int, seed: int, run_dir: Path | None = None
         except Exception:  # noqa: BLE001 - an unreadable file is recomputed, never trusted
             ok = False
         if ok:
-            return labels, _shares(labels, k)
+            return labels, label_shares(labels, k)
     if log is not None:
         log(f"clustering {len(images):,} images into {k} clusters (spectral, on the images' "
             f"{NEIGHBOURS}-nearest-neighbour graph; once" + (f"; kept in {path})" if keep else ")"))
@@ -170,7 +171,7 @@ def cluster(images: torch.Tensor, k: int, seed: int, run_dir: Path | None = None
         means = torch.zeros(k, x.shape[1]).index_add_(0, labels, x) / counts.clamp(min=1)[:, None]
         atomic_write(path, save({"labels": labels.to(torch.int32), "centres": means.contiguous(),
                                  "sizes": counts}))
-    return labels, _shares(labels, k)
+    return labels, label_shares(labels, k)
 
 
 def principal(x: torch.Tensor, dims: int = PCA_DIMS) -> torch.Tensor:
@@ -245,8 +246,3 @@ def spectral(x: torch.Tensor, k: int, seed: int = 0, max_graph: int = MAX_GRAPH)
     rest[sample] = False
     labels[rest] = labels[sample][nearest(z[rest], z[sample], 1)[:, 0]]
     return labels
-
-
-def _shares(labels: torch.Tensor, k: int) -> list[float]:
-    counts = torch.bincount(labels, minlength=k).double()
-    return (counts / counts.sum()).tolist()
