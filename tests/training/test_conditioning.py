@@ -44,6 +44,21 @@ def test_projection_logit_is_the_linear_read_out_plus_the_class_embedding_dot_fe
     torch.testing.assert_close(D(x, y2) - D(x, y), ((D.embed.weight[y2] - D.embed.weight[y]) * h).sum(1))
 
 
+def test_a_packed_projection_logit_adds_each_member_s_class_projection():
+    arch = {**_pair("projection")[0], "pack": 2}
+    torch.manual_seed(0)
+    P = build_discriminator(arch)
+    D = P.inner
+    x, y = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 2, 1, 1, 2, 0])
+    packs = x.reshape(3, 2, 8, 8)                                 # images 2i and 2i + 1, channels stacked
+    h = D.net[:-1](packs)
+    w, b = D.net[-1].weight[0], D.net[-1].bias[0]
+    expected = torch.stack([h[i] @ w + b + h[i] @ (D.embed.weight[y[2 * i]] + D.embed.weight[y[2 * i + 1]])
+                            for i in range(3)])
+    torch.testing.assert_close(P(x, y), expected)
+    torch.testing.assert_close(P(x), h @ w + b)                   # no labels: the class-free part
+
+
 def test_acgan_losses_add_the_cross_entropy_of_the_class_head_on_real_and_fake():
     _, G, D = _pair("acgan")
     ctx = StepContext(G=G, D=D, opt_g=None, opt_d=None, scaler=None, loss=LOSSES["rpgan"],
@@ -144,13 +159,32 @@ def test_the_training_grid_has_one_row_per_class(tmp_path):
 @pytest.mark.parametrize("settings, words", [
     ({"model": "tf-tutorial"}, "takes no class label"),
     ({"update": "keras-gan", "loss": "bce"}, "without their labels"),
-    ({"pack": 2}, "a pack mixes classes"),
     ({"loss": "wgan-gp"}, "WGAN-GP"),
 ])
 def test_what_conditioning_cannot_combine_with_is_refused_in_one_line(tmp_path, settings, words):
     with pytest.raises(DcganError) as info:
         dcgan.train(out=str(tmp_path / "run"), cond="projection", dry_run=True, **{**COND_8, **settings})
     assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_packed_projection_run_resumes_bit_for_bit_and_judges_packs_of_a_class(tmp_path):
+    whole = dcgan.train(out=str(tmp_path / "whole"), epochs=2, cond="projection", pack=2, **COND_8)
+    part = dcgan.train(out=str(tmp_path / "part"), epochs=2, max_steps=5, cond="projection", pack=2, **COND_8)
+    dcgan.train(resume=part, max_steps=10_000)
+    assert_same_run(whole, part)
+    arch = ckpt.load_state(ckpt.newest_good(whole))["arch"]
+    assert arch["pack"] == 2 and arch["cond"] == "projection" and arch["classes"] == 10
+    images = dcgan.sample(whole, n=4, seed=1, classes=3)
+    rows = dcgan.discriminate(whole, images, classes=3)
+    assert len(rows) == 2 and all(r["class"] == "3" for r in rows)
+    assert rows != dcgan.discriminate(whole, images, classes=4)   # D reads the class of the pack
+
+
+def test_acgan_refuses_packs_in_one_line(tmp_path):
+    with pytest.raises(DcganError) as info:
+        dcgan.train(out=str(tmp_path / "run"), cond="acgan", pack=2, dry_run=True, **COND_8)
+    assert "a pack mixes classes" in str(info.value) and "--cond projection" in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_data_without_labels_or_with_one_class_is_refused_in_one_line(tmp_path):

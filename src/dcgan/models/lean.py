@@ -134,8 +134,9 @@ class ClassBatchNorm2d(nn.Module):
 class LeanDiscriminator(nn.Module):
     """(N, C, R, R) -> (N,) logits: ``depth`` 4x4 strided convolutions (widths w, 2w, ...), one
     3x3 strided convolution, a linear read-out. Conditional (``classes`` > 0): ``cond`` "projection"
-    takes labels and returns (N,) logits; "acgan" returns (N, 1 + K): the realness logit, then the
-    class logits."""
+    takes labels (N,) and returns (N,) logits, or labels (N, P) of packs of P images (presets.Packed)
+    and adds their P projections; "acgan" returns (N, 1 + K): the realness logit, then the class
+    logits."""
 
     def __init__(self, channels: int = 1, resolution: int = 28, width: int = 32, depth: int = 2,
                  classes: int = 0, cond: str = "projection"):
@@ -163,5 +164,8 @@ class LeanDiscriminator(nn.Module):
         h = self.net[:-1](x)                                                          # (N, F)
         out = self.net[-1](h)                                                         # (N, 1)
         if self.cond == "projection":  # y None: the class-free part of the logit
-            return out.squeeze(1) if y is None else out.squeeze(1) + (self.embed(y) * h).sum(1)
+            if y is None:
+                return out.squeeze(1)
+            e = self.embed(y) if y.dim() == 1 else self.embed(y).sum(1)  # (N, pack): a pack's labels
+            return out.squeeze(1) + (e * h).sum(1)
         return torch.cat([out, self.classify(h)], 1)                                  # (N, 1 + K)

@@ -253,19 +253,21 @@ class Packed(nn.Module):
     A batch of B images (all real or all fake) becomes B / pack packs of ``pack`` consecutive
     images, and D gives one logit per pack: it sees the variety within a pack, so a generator that
     collapses onto few modes is easy to spot. Training batches are shuffled, so consecutive images
-    are random companions.
+    are random companions. A projection D (``--cond projection``) takes each image's label, (B,),
+    and reads a pack's as (B / pack, pack): the sum of its members' projections (LeanDiscriminator).
     """
 
     def __init__(self, inner: nn.Module, pack: int):
         super().__init__()
         self.inner, self.pack = inner, pack
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
         if b % self.pack:
             raise DcganError(f"this discriminator judges packs of {self.pack} images; "
                              f"{b} is not a multiple of {self.pack}")
-        return self.inner(x.reshape(b // self.pack, c * self.pack, h, w))
+        packs = x.reshape(b // self.pack, c * self.pack, h, w)
+        return self.inner(packs) if y is None else self.inner(packs, y.reshape(b // self.pack, self.pack))
 
     def extra_repr(self) -> str:
         return f"pack={self.pack}"
