@@ -63,7 +63,8 @@ def test_every_help_has_examples_argument_help_and_choices(command):
     closed = _closed_sets()
     if command == "dcgan evaluator train":
         closed["data"] = set(CLASSIFIERS)  # elsewhere --data also takes a folder of images
-    from_preset = set().union(*(p.recipe for p in PRESETS.values())) | {"lr", "data"}
+    from_preset = set().union(*(p.recipe for p in PRESETS.values()),
+                              *(r for p in PRESETS.values() for r in p.data_recipes.values())) | {"lr", "data"}
     for action in parser._actions:
         name = "/".join(action.option_strings) or action.dest
         assert action.help and action.help is not argparse.SUPPRESS, f"{command} {name}: no help text"

@@ -49,12 +49,29 @@ def test_every_preset_recipe_names_only_real_settings(monkeypatch):
     from dcgan.models import PRESETS
     from dcgan.training.config import resolve
 
-    for name in PRESETS:
+    for name, preset in PRESETS.items():
         assert resolve({"model": name}).model == name
+        for data in preset.data_recipes:
+            assert resolve({"model": name, "data": data}).data == data
     bad = PRESETS["tf-tutorial"]
     monkeypatch.setitem(PRESETS, "tf-tutorial", type(bad)(**{**bad.__dict__, "recipe": {**bad.recipe, "lr_gg": 1.0}}))
     with pytest.raises(DcganError, match="unknown recipe key 'lr_gg'"):
         resolve({"model": "tf-tutorial"})
+
+
+def test_a_data_sets_own_recipe_fills_in_under_the_flags():
+    """lean on Stacked MNIST trains in packs of two, without clusters (its measured recipe); a flag
+    still wins, and other data sets keep the preset's recipe."""
+    from dcgan.training.config import resolve
+
+    stacked = resolve({"model": "lean", "data": "stacked-mnist"})
+    assert (stacked.pack, stacked.clusters, stacked.lr_g) == (2, 0, 8e-4)
+    unpacked = resolve({"model": "lean", "data": "stacked-mnist", "pack": 1})
+    assert (unpacked.pack, unpacked.clusters) == (1, "auto")
+    assert resolve({"model": "lean", "data": "stacked-mnist", "pack": 4}).pack == 4
+    mnist = resolve({"model": "lean", "data": "mnist"})
+    assert (mnist.pack, mnist.clusters) == (1, "auto")
+    assert resolve({"model": "tf-tutorial", "data": "stacked-mnist"}).pack == 1
 
 
 def test_ema_flags(tiny_mnist, tmp_path, capsys):

@@ -71,8 +71,10 @@ def add(sub) -> None:
     p.add_argument("--soft-labels", action="store_true", help="real targets U(0.7,1), fake U(0,0.3)")
     p.add_argument("--label-flip", type=float, help="fraction of D targets flipped (default 0)")
     p.add_argument("--g-dropout", type=float, help="dropout after G's hidden activations (default 0)")
+    packed = ", ".join(f"{name} on {data}: {r['pack']}" for name, pr in PRESETS.items()
+                       for data, r in pr.data_recipes.items() if "pack" in r)
     p.add_argument("--pack", type=int, metavar="M", help="PacGAN: D judges packs of M samples "
-                   "stacked along the channels (2 in PacDCGAN2); default 1: off")
+                   f"stacked along the channels (2 in PacDCGAN2); {pre} for the data set ({packed}), else 1: off")
     p.add_argument("--ema", type=float, metavar="DECAY", help="keep an exponential moving average of "
                    "G's weights with this decay (e.g. 0.999); grids, samples and exports use it "
                    f"({pre}, else 0: off)")

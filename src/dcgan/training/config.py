@@ -119,7 +119,8 @@ def resolve(overrides: dict[str, Any]) -> TrainConfig:
     preset = get_preset(cfg.model)
     if cfg.data is None:
         cfg.data = preset.data  # each preset trains on its tutorial's data set unless told otherwise
-    for key, value in preset.recipe.items():  # the preset's recipe, where the user gave nothing
+    recipe = {**preset.recipe, **preset.data_recipes.get(cfg.data.partition(":")[0], {})}  # a data set's own over the preset's
+    for key, value in recipe.items():  # the preset's recipe, where the user gave nothing
         if key not in names:  # a typo in the preset table must not vanish silently
             raise DcganError(f"preset {preset.name!r} sets an unknown recipe key {key!r}")
         if key not in given:
