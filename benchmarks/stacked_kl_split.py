@@ -28,12 +28,13 @@ CHANNELS = ("red", "green", "blue")
 
 def split(histogram: np.ndarray) -> dict:
     """The KL of a 1,000-bin triple histogram against uniform, and its marginal/combination parts."""
+    from dcgan.metrics.registry import kl_to_uniform  # dcgan eval's own KL
+
     p = np.asarray(histogram, dtype=np.float64).reshape(10, 10, 10)
     p = p / p.sum()
-    nz = p > 0
-    kl = float(np.sum(p[nz] * np.log(p[nz] * 1000)))
+    kl = kl_to_uniform(p.ravel())
     shares = [p.sum(axis=tuple(a for a in range(3) if a != c)) for c in range(3)]
-    marginals = float(sum(np.sum(s[s > 0] * np.log(s[s > 0] * 10)) for s in shares))
+    marginals = sum(kl_to_uniform(s) for s in shares)
     return {"kl": round(kl, 4), "marginals": round(marginals, 4), "combination": round(kl - marginals, 4),
             "shares_pct": {name: [round(100 * float(v), 1) for v in s] for name, s in zip(CHANNELS, shares)}}
 

@@ -151,6 +151,13 @@ def density_coverage(s: Sets) -> dict:
     return {"density": float(density), "coverage": float(coverage)}
 
 
+def kl_to_uniform(p: np.ndarray) -> float:
+    """KL(p || uniform) of a distribution over ``len(p)`` classes (empty classes add nothing)."""
+    p = np.asarray(p, dtype=np.float64)
+    nz = p > 0
+    return float((p[nz] * np.log(p[nz] * p.size)).sum())
+
+
 @register("classes", "class histogram, modes covered, KL(generated ‖ uniform), mean confidence, "
           "classifier score", needs_classes=True)
 def classes(s: Sets) -> dict:
@@ -159,9 +166,7 @@ def classes(s: Sets) -> dict:
     hist = np.bincount(labels, minlength=k)[:k]
     n = len(labels)
     min_count = s.mode_min_count or max(1, math.ceil(MODE_MIN_SHARE * n / k))
-    p = hist / n
-    nz = p > 0
-    kl = float((p[nz] * np.log(p[nz] * k)).sum())
+    kl = kl_to_uniform(hist / n)
     out = {"modes": int((hist >= min_count).sum()), "n_modes": k, "mode_min_count": int(min_count),
            "kl_uniform": kl, "histogram": hist.tolist()}
     if s.fake_probs is not None:
