@@ -3,7 +3,8 @@ how the three channels combine.
 
 ``dcgan eval RUN --data stacked-mnist --json --out F.json`` writes the histogram of its samples
 over the 1,000 digit triples (label ``100 * d_R + 10 * d_G + d_B``). The KL of that histogram
-against uniform splits exactly into
+against uniform splits exactly (``metrics.registry.kl_split``; newer evals print both parts as
+``kl_marginals`` and ``kl_combination``; this script also reads older ones) into
 
 * the marginals: the sum over the three channels of KL(the channel's digit shares || uniform over
   10), which a generator lowers by drawing each digit equally often in each channel;
@@ -28,14 +29,14 @@ CHANNELS = ("red", "green", "blue")
 
 def split(histogram: np.ndarray) -> dict:
     """The KL of a 1,000-bin triple histogram against uniform, and its marginal/combination parts."""
-    from dcgan.metrics.registry import kl_to_uniform  # dcgan eval's own KL
+    from dcgan.metrics.registry import kl_split, kl_to_uniform  # dcgan eval's own KL and split
 
     p = np.asarray(histogram, dtype=np.float64).reshape(10, 10, 10)
     p = p / p.sum()
-    kl = kl_to_uniform(p.ravel())
+    marginals, combination = kl_split(p, 3)
     shares = [p.sum(axis=tuple(a for a in range(3) if a != c)) for c in range(3)]
-    marginals = sum(kl_to_uniform(s) for s in shares)
-    return {"kl": round(kl, 4), "marginals": round(marginals, 4), "combination": round(kl - marginals, 4),
+    return {"kl": round(kl_to_uniform(p.ravel()), 4), "marginals": round(marginals, 4),
+            "combination": round(combination, 4),
             "shares_pct": {name: [round(100 * float(v), 1) for v in s] for name, s in zip(CHANNELS, shares)}}
 
 

@@ -21,13 +21,13 @@ RAW_ALPHA = 0.25       # the raw points under a smoothed line
 
 # metric names as the run files spell them -> what a person reads (the protocol kept in words)
 WORDS = {"fid": "FID", "kid": "KID", "modes": "Modes covered", "kl": "KL to uniform",
-         "kl_uniform": "KL to uniform", "precision": "Precision", "recall": "Recall",
+         "kl_uniform": "KL to uniform", "kl_marginals": "KL in digit shares", "precision": "Precision", "recall": "Recall",
          "density": "Density", "coverage": "Coverage", "mean_confidence": "Mean confidence",
          "classifier_score": "Classifier score", "d_loss": "D loss", "g_loss": "G loss",
          "d_x": "D(x)", "d_g_z": "D(G(z))", "g_grad_norm": "G gradient norm",
          "d_grad_norm": "D gradient norm"}
 PROTOCOL = re.compile(r"^(?P<what>[a-z_]+?)(?P<n>\d+)k_(?P<features>[a-z0-9]+)$")  # fid2k_classifier
-EVAL_N_DEFAULT = 2000  # health.EVAL_N: the n of the unsuffixed modes / kl_uniform an --eval-every row holds
+EVAL_N_DEFAULT = 2000  # health.EVAL_N: the n of the unsuffixed modes / kl_* an --eval-every row holds
 
 
 def title(name: str) -> str:
@@ -37,7 +37,7 @@ def title(name: str) -> str:
     if m:
         what = WORDS.get(m["what"], m["what"].replace("_", " ").capitalize())
         return f"{what}, {int(m['n']) * 1000:,} samples ({m['features']} features)"
-    if name in ("modes", "kl_uniform"):
+    if name in ("modes", "kl_uniform", "kl_marginals"):
         return f"{WORDS[name]}, {EVAL_N_DEFAULT:,} samples"
     if name in WORDS:
         return WORDS[name]

@@ -11,7 +11,7 @@ import torch
 from dcgan import data as datasets
 from dcgan.cli import main
 from dcgan.fsutil import sha256_file
-from dcgan.metrics import evaluate
+from dcgan.metrics import evaluate, format_table
 from dcgan.metrics.classifiers import CLASSIFIERS, WEIGHTS_DIR, load_classifier, train_classifier
 
 TARGET_ACCURACY = {"mnist": 0.993, "fashion-mnist": 0.92}
@@ -80,6 +80,8 @@ def test_stacked_mnist_modes_are_counted_out_of_1000(tiny_mnist):
     m = result["metrics"]
     assert m["n_modes"] == 1000 and 1 <= m["modes"] <= 300
     assert result["protocol"]["feature_dim"] == 3 * 128
+    assert m["kl_marginals"] + m["kl_combination"] == pytest.approx(m["kl_uniform"])
+    assert "in digit shares" in format_table(result)
     one_mode = test.images[:1].expand(50, -1, -1, -1).contiguous()
     assert evaluate(one_mode, data="stacked-mnist", n=50)["metrics"]["modes"] == 1
 

@@ -95,6 +95,31 @@ def test_uniform_confident_classes_cover_all_modes_with_zero_kl_and_score_k():
     assert out["classifier_score"] == pytest.approx(10.0)
 
 
+def test_digit_tuples_split_their_kl_into_the_digits_shares_and_their_combination():
+    # three digits always equal: each position uniform (no KL in the shares), all of the KL
+    # (log 1000 / 10 used triples) in how they combine
+    labels = np.repeat(np.arange(10) * 111, 30)
+    out = classes(Sets(None, None, None, labels, n_classes=1000, mode_min_count=1, digits=3))
+    assert out["kl_uniform"] == pytest.approx(math.log(100))
+    assert out["kl_marginals"] == pytest.approx(0.0, abs=1e-12)
+    assert out["kl_combination"] == pytest.approx(math.log(100))
+    # independent positions, only the first one skewed (digit 0 half the time): all of the KL
+    # in the shares, none in the combination
+    first = np.array([0] * 9 + list(range(1, 10)))
+    labels = (first[:, None, None] * 100 + np.arange(10)[None, :, None] * 10
+              + np.arange(10)[None, None, :]).ravel()
+    out = classes(Sets(None, None, None, labels, n_classes=1000, mode_min_count=1, digits=3))
+    shares = np.array([0.5] + [1 / 18] * 9)
+    assert out["kl_marginals"] == pytest.approx(float((shares * np.log(10 * shares)).sum()))
+    assert out["kl_combination"] == pytest.approx(0.0, abs=1e-12)
+    assert out["kl_marginals"] + out["kl_combination"] == pytest.approx(out["kl_uniform"])
+
+
+def test_single_digit_classes_have_no_split():
+    labels = np.arange(1000) % 10
+    assert "kl_marginals" not in classes(Sets(None, None, None, labels))
+
+
 def test_a_few_stray_predictions_do_not_count_as_a_mode():
     labels = np.array([3] * 995 + [7] * 5)
     out = classes(Sets(np.zeros((2, 1)), np.zeros((2, 1)), one_hot(labels), labels))

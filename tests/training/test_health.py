@@ -116,6 +116,17 @@ def test_the_watch_records_modes_and_leaves_the_training_alone(tiny_mnist, tmp_p
     assert [p.read_bytes() for p in grids] == [(plain / "samples" / p.name).read_bytes() for p in grids]
 
 
+def test_the_watch_on_stacked_mnist_records_the_kl_in_each_channels_digit_shares(tiny_mnist, tmp_path):
+    from dcgan.plots import title
+
+    run = tmp_path / "stacked"
+    assert main([*WATCH, "--data", "stacked-mnist", "--epochs", "1", "--out", str(run)]) == 0
+    (row,) = read_jsonl(run / "metrics.jsonl")
+    assert row["n_modes"] == 1000
+    assert 0 <= row["kl_marginals1k_classifier"] <= row["kl1k_classifier"]
+    assert title("kl_marginals1k_classifier") == "KL in digit shares, 1,000 samples (classifier features)"
+
+
 def test_a_collapse_is_said_once_in_the_console_and_the_report(tiny_mnist, tmp_path, capsys, monkeypatch):
     pytest.importorskip("matplotlib")
     import dcgan.training.health as mon

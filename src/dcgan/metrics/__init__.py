@@ -324,7 +324,8 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
     fake_feats, fake_probs, fake_labels = extract(ext, fake, "features", progress)
     proto = PROTOCOLS.get(data)  # how its modes are counted (a folder of images has no classes)
     sets = Sets(real, fake_feats, fake_probs, fake_labels, n_classes=ext.n_classes,
-                mode_min_count=proto.mode_min_count if proto else None, seed=seed)
+                mode_min_count=proto.mode_min_count if proto else None, seed=seed,
+                digits=proto.digits if proto else 1)
     _say(log, f"metrics: {', '.join(metrics)}")
     values = compute(sets, metrics)
     if source.get("classes"):  # a conditional generator: class accuracy and intra-FID beside these
@@ -351,6 +352,7 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
 ROWS = [("fid", "FID", "{:.3f}"), ("kid", "KID", "{:.5f}"), ("precision", "precision", "{:.4f}"),
         ("recall", "recall", "{:.4f}"), ("density", "density", "{:.4f}"), ("coverage", "coverage", "{:.4f}"),
         ("modes", "modes covered", "{}"), ("kl_uniform", "KL(gen || uniform)", "{:.4f}"),
+        ("kl_marginals", "  in digit shares", "{:.4f}"), ("kl_combination", "  in combination", "{:.4f}"),
         ("mean_confidence", "mean confidence", "{:.4f}"), ("classifier_score", "classifier score", "{:.3f}")]
 
 

@@ -37,6 +37,7 @@ class Sets:
     fake_labels: np.ndarray | None = None  # predicted classes (for multi-digit data, combined)
     n_classes: int = 10
     mode_min_count: int | None = None      # None: MODE_MIN_SHARE of the uniform share
+    digits: int = 1                        # > 1: labels are digit tuples, 10**digits classes (Stacked MNIST)
     seed: int = 0
     kid_subsets: int = KID_SUBSETS
     cache: dict = field(default_factory=dict)
@@ -158,8 +159,20 @@ def kl_to_uniform(p: np.ndarray) -> float:
     return float((p[nz] * np.log(p[nz] * p.size)).sum())
 
 
-@register("classes", "class histogram, modes covered, KL(generated ‖ uniform), mean confidence, "
-          "classifier score", needs_classes=True)
+def kl_split(p: np.ndarray, digits: int) -> tuple[float, float]:
+    """KL(p || uniform) of a distribution over digit tuples (10**digits classes, the label's base-10
+    digits one per position) split exactly into its two parts: the digits' marginals (the sum over
+    positions of KL(that position's digit shares || uniform)) and their combination (the rest: the
+    tuples' total correlation, zero when the positions are drawn independently)."""
+    p = np.asarray(p, dtype=np.float64).reshape((10,) * digits)
+    marginals = sum(kl_to_uniform(p.sum(axis=tuple(a for a in range(digits) if a != i)))
+                    for i in range(digits))
+    return marginals, kl_to_uniform(p.ravel()) - marginals
+
+
+@register("classes", "class histogram, modes covered, KL(generated ‖ uniform) (for digit tuples also "
+          "split into the digits' shares and their combination), mean confidence, classifier score",
+          needs_classes=True)
 def classes(s: Sets) -> dict:
     k = s.n_classes
     labels = s.fake_labels if s.fake_labels is not None else s.fake_probs.argmax(1)
@@ -169,6 +182,8 @@ def classes(s: Sets) -> dict:
     kl = kl_to_uniform(hist / n)
     out = {"modes": int((hist >= min_count).sum()), "n_modes": k, "mode_min_count": int(min_count),
            "kl_uniform": kl, "histogram": hist.tolist()}
+    if s.digits > 1 and k == 10 ** s.digits:
+        out["kl_marginals"], out["kl_combination"] = kl_split(hist / n, s.digits)
     if s.fake_probs is not None:
         probs = np.clip(s.fake_probs, 1e-12, 1.0)
         marginal = probs.mean(0)
