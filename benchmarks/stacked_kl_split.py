@@ -29,13 +29,13 @@ CHANNELS = ("red", "green", "blue")
 
 def split(histogram: np.ndarray) -> dict:
     """The KL of a 1,000-bin triple histogram against uniform, and its marginal/combination parts."""
-    from dcgan.metrics.registry import kl_split, kl_to_uniform  # dcgan eval's own KL and split
+    from dcgan.metrics.registry import kl_split, position_shares  # dcgan eval's own split
 
-    p = np.asarray(histogram, dtype=np.float64).reshape(10, 10, 10)
+    p = np.asarray(histogram, dtype=np.float64)
     p = p / p.sum()
     marginals, combination = kl_split(p, 3)
-    shares = [p.sum(axis=tuple(a for a in range(3) if a != c)) for c in range(3)]
-    return {"kl": round(kl_to_uniform(p.ravel()), 4), "marginals": round(marginals, 4),
+    shares = position_shares(p, 3)
+    return {"kl": round(marginals + combination, 4), "marginals": round(marginals, 4),
             "combination": round(combination, 4),
             "shares_pct": {name: [round(100 * float(v), 1) for v in s] for name, s in zip(CHANNELS, shares)}}
 

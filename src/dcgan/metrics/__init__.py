@@ -323,9 +323,8 @@ def evaluate(target: str | Path | torch.Tensor, data: str | None = None, n: int 
     _say(log, f"features of the {len(fake):,} {'generated' if source['kind'] == 'generator' else 'given'} images")
     fake_feats, fake_probs, fake_labels = extract(ext, fake, "features", progress)
     proto = PROTOCOLS.get(data)  # how its modes are counted (a folder of images has no classes)
-    sets = Sets(real, fake_feats, fake_probs, fake_labels, n_classes=ext.n_classes,
-                mode_min_count=proto.mode_min_count if proto else None, seed=seed,
-                digits=proto.digits if proto else 1)
+    sets = Sets(real, fake_feats, fake_probs, fake_labels, n_classes=ext.n_classes, seed=seed,
+                **(proto.counting() if proto else {}))
     _say(log, f"metrics: {', '.join(metrics)}")
     values = compute(sets, metrics)
     if source.get("classes"):  # a conditional generator: class accuracy and intra-FID beside these

@@ -98,6 +98,10 @@ class Protocol:
     def n_classes(self) -> int:
         return 10 ** self.digits
 
+    def counting(self) -> dict[str, int | None]:
+        """How ``registry.Sets`` counts this protocol's classes: the modes' rule and the digits."""
+        return {"mode_min_count": self.mode_min_count, "digits": self.digits}
+
     @property
     def mode_rule(self) -> str:
         if self.mode_min_count:

@@ -159,15 +159,20 @@ def kl_to_uniform(p: np.ndarray) -> float:
     return float((p[nz] * np.log(p[nz] * p.size)).sum())
 
 
-def kl_split(p: np.ndarray, digits: int) -> tuple[float, float]:
-    """KL(p || uniform) of a distribution over digit tuples (10**digits classes, the label's base-10
-    digits one per position) split exactly into its two parts: the digits' marginals (the sum over
-    positions of KL(that position's digit shares || uniform)) and their combination (the rest: the
-    tuples' total correlation, zero when the positions are drawn independently)."""
+def position_shares(p: np.ndarray, digits: int) -> list[np.ndarray]:
+    """Each position's digit shares of a distribution over digit tuples (10**digits classes, the
+    label's base-10 digits one per position, the first digit the first position)."""
     p = np.asarray(p, dtype=np.float64).reshape((10,) * digits)
-    marginals = sum(kl_to_uniform(p.sum(axis=tuple(a for a in range(digits) if a != i)))
-                    for i in range(digits))
-    return marginals, kl_to_uniform(p.ravel()) - marginals
+    return [p.sum(axis=tuple(a for a in range(digits) if a != i)) for i in range(digits)]
+
+
+def kl_split(p: np.ndarray, digits: int) -> tuple[float, float]:
+    """KL(p || uniform) of a distribution over digit tuples split exactly into its two parts: the
+    digits' marginals (the sum over positions of KL(that position's digit shares || uniform)) and
+    their combination (the rest: the tuples' total correlation, zero when the positions are drawn
+    independently)."""
+    marginals = sum(kl_to_uniform(s) for s in position_shares(p, digits))
+    return marginals, kl_to_uniform(p) - marginals
 
 
 @register("classes", "class histogram, modes covered, KL(generated ‖ uniform) (for digit tuples also "

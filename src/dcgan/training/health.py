@@ -137,7 +137,7 @@ class Health:
         imgs = fit_images(imgs, self.spec.channels, self.spec.resolution)
         feats, probs, labels = self.ext(imgs)
         sets = Sets(self.real_stats[0], feats, probs, labels, n_classes=self.ext.n_classes,
-                    mode_min_count=self.ext.protocol.mode_min_count, digits=self.ext.protocol.digits)
+                    **self.ext.protocol.counting())
         cls = classes(sets)
         return {METRIC: round(frechet_distance(*self.real_stats, *gaussian_stats(feats)), 4),
                 "modes": cls["modes"], "n_modes": cls["n_modes"],
@@ -241,7 +241,7 @@ class Watch:
         imgs = fit_images(imgs.cpu(), self.ext.channels, 28)
         _, probs, labels = self.ext(imgs)
         cls = classes(Sets(None, None, probs, labels, n_classes=self.ext.n_classes,
-                           mode_min_count=self.ext.protocol.mode_min_count, digits=self.ext.protocol.digits))
+                           **self.ext.protocol.counting()))
         return {WATCH_MODES: cls["modes"], "n_modes": cls["n_modes"], WATCH_KL: round(cls["kl_uniform"], 5),
                 **digit_shares(cls, WATCH_KL_SHARES)}
 
